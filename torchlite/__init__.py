@@ -1,0 +1,41 @@
+"""torchlite: a PyTorch-like tensor library in pure Python.
+
+Tensor ops build a lazy graph; realizing a tensor (``.numpy()``, ``.item()``, ``print``) captures the
+pending graph into ``torchlite.fx``, runs the graph passes, and executes a cached program on the tensor's
+device (numpy on cpu).
+
+    >>> import torchlite as torch
+    >>> x = torch.arange(6.0).reshape(2, 3)
+    >>> (x * 2 + 1).relu().sum(dim=1).tolist()
+    [9.0, 27.0]
+"""
+from __future__ import annotations
+
+from .dtypes import (dtype, bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
+                     promote_types, result_type, can_cast, get_default_dtype, set_default_dtype, finfo, iinfo)
+from .dtypes import float32 as float, float64 as double, float16 as half, int64 as long, int32 as int  # noqa: A001
+from .dtypes import int16 as short, uint8 as byte  # noqa: A001
+from .devices import device, get_default_device, set_default_device
+from .tensor import Tensor, Size
+from . import ops
+from .ops.pointwise import *  # noqa: F401,F403
+from .ops.creation import *  # noqa: F401,F403
+from .ops.movement import *  # noqa: F401,F403
+from . import methods as _methods
+from . import fx
+from ._formatting import set_printoptions, get_printoptions
+
+_methods.bind()
+for _fam in ops.FAMILIES[3:]:
+    globals().update({k: v for k, v in vars(_fam).items() if k in getattr(_fam, "__all__", ())})
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    """Whether ``obj`` is a torchlite Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    return input.numel()

@@ -1,0 +1,698 @@
+"""Pointwise ops: arithmetic, comparisons, logic, activations, casts.
+
+Each op is one declaration: a name, a numpy function, and the dtype rule of its family. Kernels compute
+float16/bfloat16 in float32 and round once at the end, as PyTorch's CPU kernels do.
+
+    >>> import torchlite as tl
+    >>> (tl.tensor([1, 2]) + 0.5).tolist()
+    [1.5, 2.5]
+"""
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+from scipy import special as _sp
+
+from .. import dtypes as _dt
+from ..lazy import LazyNode, op_error
+from ..tensor import Tensor, apply
+from ._meta import _PROMOTE, default_float, pointwise_shape, result_dtype, torch_name
+from .registry import OpDef, register
+
+_F32 = np.dtype(np.float32)
+_COMPUTE = {_dt.float16.np: _F32, _dt.bfloat16.np: _F32}   # low-precision floats compute in float32
+_NUMBER = (int, float, bool)
+ALL_INPUTS = (0, 1, 2, 3)
+
+
+def _operand(x):
+    """A Tensor or Python number usable as an operand, or None."""
+    if isinstance(x, (Tensor, int, float)):
+        return x
+    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
+        return x.item()
+    return None
+
+
+def _check_operands(name: str, *xs):
+    out = []
+    for x in xs:
+        o = _operand(x)
+        if o is None:
+            raise op_error(TypeError, name, f"expected Tensor or Python number as argument, got {type(x).__name__}")
+        out.append(o)
+    if not any(isinstance(o, Tensor) for o in out):
+        raise op_error(TypeError, name, "expected at least one Tensor argument, got only Python numbers")
+    return out
+
+
+# --- kernels -------------------------------------------------------------------------------------------
+
+def _ufunc_kernel(ufunc):
+    """Kernel calling ``ufunc`` in the result dtype (float32 for float16/bfloat16 results)."""
+    def kernel(*xs, dtype, out=None):
+        cd = _COMPUTE.get(dtype)
+        if cd is None:
+            return ufunc(*xs, out=out, dtype=dtype)
+        r = ufunc(*xs, dtype=cd)
+        if out is None:
+            return r.astype(dtype)
+        out[...] = r
+        return out
+    kernel.__name__ = ufunc.__name__
+    return kernel
+
+
+def _float_kernel(fn):
+    """Kernel for a float function written with numpy expressions: inputs cast to the compute dtype."""
+    def kernel(*xs, dtype, out=None):
+        cd = _COMPUTE.get(dtype, dtype)
+        xs = [x.astype(cd, copy=False) if isinstance(x, np.ndarray) else cd.type(x) for x in xs]
+        r = fn(*xs)
+        if out is None:
+            return r.astype(dtype, copy=False) if r.dtype != dtype else r
+        out[...] = r
+        return out
+    kernel.__name__ = fn.__name__
+    return kernel
+
+
+def _compare_kernel(ufunc):
+    """Comparison/logic kernel: operands compared in their promoted dtype, result bool."""
+    def kernel(a, b, *, dtype, out=None):
+        return ufunc(_up(a), _up(b), out=out)
+    kernel.__name__ = ufunc.__name__
+    return kernel
+
+
+def _up(x):
+    # bfloat16 compares exactly once widened to float32 (ml_dtypes' own loops are slow)
+    if isinstance(x, np.ndarray) and x.dtype == _dt.bfloat16.np:
+        return x.astype(np.float32)
+    return x
+
+
+# --- meta rules ------------------------------------------------------------------------------------------
+
+def _meta_promote(srcs, params):
+    a = srcs[0]
+    if len(srcs) == 2 and type(a) is LazyNode and type(srcs[1]) is LazyNode and a.shape == srcs[1].shape and a.shape:
+        return a.shape, _PROMOTE[(a.dtype, srcs[1].dtype)]
+    return pointwise_shape(srcs), result_dtype(srcs)
+
+
+def _meta_float(srcs, params):
+    shape, d = _meta_promote(srcs, params)
+    return shape, default_float(d)
+
+
+def _meta_bool(srcs, params):
+    shape, _ = _meta_promote(srcs, params)
+    return shape, _dt.bool
+
+
+def _meta_int_only(name):
+    def meta(srcs, params):
+        shape, d = _meta_promote(srcs, params)
+        if d.category == 2:
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{torch_name(d)}'")
+        return shape, d
+    return meta
+
+
+def _meta_no_bool(name, msg=None):
+    def meta(srcs, params):
+        shape, d = _meta_promote(srcs, params)
+        if d is _dt.bool:
+            raise RuntimeError(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
+        return shape, d
+    return meta
+
+
+# --- declarations ----------------------------------------------------------------------------------------
+
+def _pw(name, meta, kernel, *, params=(), out=True):
+    return register(OpDef(name, meta, kernel, params, kind="pointwise", supports_out=out, donate=ALL_INPUTS if out else ()))
+
+
+_SUB_BOOL = ("Subtraction, the `-` operator, with two bool tensors is not supported. "
+             "Use the `^` or `logical_xor()` operator instead.")
+_NEG_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. "
+             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+ADD = _pw("add", _meta_promote, _ufunc_kernel(np.add))
+SUB = _pw("sub", _meta_no_bool("sub", _SUB_BOOL), _ufunc_kernel(np.subtract))
+MUL = _pw("mul", _meta_promote, _ufunc_kernel(np.multiply))
+DIV = _pw("div", _meta_float, _ufunc_kernel(np.true_divide))
+MAXIMUM = _pw("maximum", _meta_promote, _ufunc_kernel(np.maximum))
+MINIMUM = _pw("minimum", _meta_promote, _ufunc_kernel(np.minimum))
+FMOD = _pw("fmod", _meta_no_bool("fmod"), _ufunc_kernel(np.fmod))
+REMAINDER = _pw("remainder", _meta_no_bool("remainder"), _ufunc_kernel(np.remainder))
+FLOOR_DIVIDE = _pw("floor_divide", _meta_no_bool("floor_divide"), _ufunc_kernel(np.floor_divide))
+ATAN2 = _pw("atan2", _meta_float, _ufunc_kernel(np.arctan2))
+BITWISE_AND = _pw("bitwise_and", _meta_int_only("bitwise_and"), _ufunc_kernel(np.bitwise_and))
+BITWISE_OR = _pw("bitwise_or", _meta_int_only("bitwise_or"), _ufunc_kernel(np.bitwise_or))
+BITWISE_XOR = _pw("bitwise_xor", _meta_int_only("bitwise_xor"), _ufunc_kernel(np.bitwise_xor))
+LEFT_SHIFT = _pw("bitwise_left_shift", _meta_int_only("lshift"), _ufunc_kernel(np.left_shift))
+RIGHT_SHIFT = _pw("bitwise_right_shift", _meta_int_only("rshift"), _ufunc_kernel(np.right_shift))
+
+
+def _trunc_divide(a, b):
+    q = np.true_divide(a, b)
+    return np.trunc(q)
+
+
+def _div_trunc_kernel(a, b, *, dtype, out=None):
+    if dtype.kind in "iu":
+        q = np.floor_divide(a, b, dtype=dtype)
+        fix = (np.remainder(a, b, dtype=dtype) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
+        r = q + fix.astype(dtype)
+        if out is None:
+            return r
+        out[...] = r
+        return out
+    return _float_kernel(_trunc_divide)(a, b, dtype=dtype, out=out)
+
+
+DIV_TRUNC = _pw("div_trunc", _meta_no_bool("div_trunc"), _div_trunc_kernel)
+
+
+def _meta_pow(srcs, params):
+    return _meta_promote(srcs, params)
+
+
+def _pow_kernel(a, b, *, dtype, out=None):
+    if dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+        raise ValueError("Integers to negative integer powers are not allowed.")
+    return _ufunc_kernel(np.power)(a, b, dtype=dtype, out=out)
+
+
+POW = _pw("pow", _meta_pow, _pow_kernel)
+
+EQ = _pw("eq", _meta_bool, _compare_kernel(np.equal))
+NE = _pw("ne", _meta_bool, _compare_kernel(np.not_equal))
+LT = _pw("lt", _meta_bool, _compare_kernel(np.less))
+LE = _pw("le", _meta_bool, _compare_kernel(np.less_equal))
+GT = _pw("gt", _meta_bool, _compare_kernel(np.greater))
+GE = _pw("ge", _meta_bool, _compare_kernel(np.greater_equal))
+LOGICAL_AND = _pw("logical_and", _meta_bool, _compare_kernel(np.logical_and))
+LOGICAL_OR = _pw("logical_or", _meta_bool, _compare_kernel(np.logical_or))
+LOGICAL_XOR = _pw("logical_xor", _meta_bool, _compare_kernel(np.logical_xor))
+
+
+# unary ---------------------------------------------------------------------------------------------------
+
+def _meta_same(srcs, params):
+    return srcs[0].shape, srcs[0].dtype
+
+
+def _meta_same_no_bool(name, msg=None):
+    def meta(srcs, params):
+        if srcs[0].dtype is _dt.bool:
+            raise RuntimeError(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
+        return srcs[0].shape, srcs[0].dtype
+    return meta
+
+
+def _meta_unary_float(srcs, params):
+    return srcs[0].shape, default_float(srcs[0].dtype)
+
+
+def _meta_unary_bool(srcs, params):
+    return srcs[0].shape, _dt.bool
+
+
+def _unary_bool_kernel(fn):
+    def kernel(x, *, dtype, out=None):
+        return fn(_up(x), out=out)
+    kernel.__name__ = fn.__name__
+    return kernel
+
+
+def _keep_int(fn):
+    """Kernel that is the identity on integers and bool (floor, ceil, trunc, round of an integer)."""
+    fk = _ufunc_kernel(fn)
+
+    def kernel(x, *, dtype, out=None):
+        if dtype.kind in "iub":
+            if out is None:
+                return x.astype(dtype, copy=True)
+            out[...] = x
+            return out
+        return fk(x, dtype=dtype, out=out)
+    kernel.__name__ = fn.__name__
+    return kernel
+
+
+NEG = _pw("neg", _meta_same_no_bool("neg", _NEG_BOOL), _ufunc_kernel(np.negative))
+ABS = _pw("abs", _meta_same_no_bool("abs"), _ufunc_kernel(np.absolute))
+SIGN = _pw("sign", _meta_same, _float_kernel(np.sign))
+FLOOR = _pw("floor", _meta_same_no_bool("floor"), _keep_int(np.floor))
+CEIL = _pw("ceil", _meta_same_no_bool("ceil"), _keep_int(np.ceil))
+TRUNC = _pw("trunc", _meta_same_no_bool("trunc"), _keep_int(np.trunc))
+BITWISE_NOT = _pw("bitwise_not", _meta_int_only("bitwise_not"),
+                  lambda x, *, dtype, out=None: (np.logical_not if dtype.kind == "b" else np.invert)(x, out=out))
+LOGICAL_NOT = _pw("logical_not", _meta_unary_bool, _unary_bool_kernel(np.logical_not))
+ISNAN = _pw("isnan", _meta_unary_bool, _unary_bool_kernel(np.isnan))
+ISINF = _pw("isinf", _meta_unary_bool, _unary_bool_kernel(np.isinf))
+ISFINITE = _pw("isfinite", _meta_unary_bool, _unary_bool_kernel(np.isfinite))
+SIGNBIT = _pw("signbit", _meta_unary_bool, _unary_bool_kernel(np.signbit))
+
+
+def _round_kernel(x, *, decimals, dtype, out=None):
+    if dtype.kind in "iub":
+        return _keep_int(np.round)(x, dtype=dtype, out=out)
+    return _float_kernel(lambda v: np.round(v, decimals))(x, dtype=dtype, out=out)
+
+
+ROUND = register(OpDef("round", _meta_same_no_bool("round"), _round_kernel, ("decimals",), kind="pointwise",
+                       supports_out=True, donate=ALL_INPUTS))
+
+
+def _gelu_tanh(x):
+    c = x.dtype.type(math.sqrt(2.0 / math.pi))
+    return 0.5 * x * (1.0 + np.tanh(c * (x + x.dtype.type(0.044715) * x * x * x)))
+
+
+def _gelu_exact(x):
+    return 0.5 * x * (1.0 + _sp.erf(x * x.dtype.type(1 / math.sqrt(2.0))))
+
+
+def _gelu_kernel(x, *, approximate, dtype, out=None):
+    return _float_kernel(_gelu_tanh if approximate == "tanh" else _gelu_exact)(x, dtype=dtype, out=out)
+
+
+def _meta_gelu(srcs, params):
+    if params[0] not in ("none", "tanh"):
+        raise ValueError(f"approximate argument must be either none or tanh, got {params[0]!r}")
+    if srcs[0].dtype.category != 2:
+        raise RuntimeError(f"\"GeluKernelImpl\" not implemented for '{torch_name(srcs[0].dtype)}'")
+    return srcs[0].shape, srcs[0].dtype
+
+
+GELU = register(OpDef("gelu", _meta_gelu, _gelu_kernel, ("approximate",), kind="pointwise",
+                      supports_out=True, donate=ALL_INPUTS))
+
+
+def _float_unary(name, fn):
+    return _pw(name, _meta_unary_float, _float_kernel(fn))
+
+
+def _meta_float_only(name):
+    def meta(srcs, params):
+        if srcs[0].dtype.category != 2:
+            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{torch_name(srcs[0].dtype)}'")
+        return srcs[0].shape, srcs[0].dtype
+    return meta
+
+
+EXP = _float_unary("exp", np.exp)
+EXP2 = _float_unary("exp2", np.exp2)
+EXPM1 = _float_unary("expm1", np.expm1)
+LOG = _float_unary("log", np.log)
+LOG2 = _float_unary("log2", np.log2)
+LOG10 = _float_unary("log10", np.log10)
+LOG1P = _float_unary("log1p", np.log1p)
+SQRT = _float_unary("sqrt", np.sqrt)
+RSQRT = _float_unary("rsqrt", lambda x: 1.0 / np.sqrt(x))
+SIN = _float_unary("sin", np.sin)
+COS = _float_unary("cos", np.cos)
+TAN = _float_unary("tan", np.tan)
+TANH = _float_unary("tanh", np.tanh)
+ASIN = _float_unary("asin", np.arcsin)
+ACOS = _float_unary("acos", np.arccos)
+ATAN = _float_unary("atan", np.arctan)
+SINH = _float_unary("sinh", np.sinh)
+COSH = _float_unary("cosh", np.cosh)
+SIGMOID = _float_unary("sigmoid", _sp.expit)
+ERF = _float_unary("erf", _sp.erf)
+ERFC = _float_unary("erfc", _sp.erfc)
+RECIPROCAL = _float_unary("reciprocal", lambda x: 1.0 / x)
+SILU = _pw("silu", _meta_float_only("silu"), _float_kernel(lambda x: x * _sp.expit(x)))
+RELU = _pw("relu", _meta_same_no_bool("relu"),
+           lambda x, *, dtype, out=None: np.maximum(x, x.dtype.type(0), out=out))
+
+
+def _softplus(x, beta, threshold):
+    z = x * beta
+    return np.where(z > threshold, x, np.log1p(np.exp(np.minimum(z, threshold))) / beta)
+
+
+SOFTPLUS = _pw("softplus", _meta_float_only("softplus"), _float_kernel(_softplus))
+
+
+def _meta_cast(srcs, params):
+    return srcs[0].shape, params[0]
+
+
+def _cast_kernel(x, *, to, dtype, out=None):
+    if out is None:
+        return x.astype(dtype)
+    out[...] = x
+    return out
+
+
+CAST = register(OpDef("cast", _meta_cast, _cast_kernel, ("to",), kind="pointwise", supports_out=True,
+                      donate=ALL_INPUTS))
+
+
+def _meta_where(srcs, params):
+    c = srcs[0]
+    if type(c) is LazyNode and c.dtype is not _dt.bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{torch_name(c.dtype)}")
+    return pointwise_shape(srcs), result_dtype(srcs[1:])
+
+
+def _where_kernel(c, x, y, *, dtype, out=None):
+    r = np.where(c, x, y)
+    if out is None:
+        return r.astype(dtype, copy=False) if r.dtype != dtype else r
+    out[...] = r
+    return out
+
+
+WHERE = _pw("where", _meta_where, _where_kernel)
+
+
+def _meta_clamp(srcs, params):
+    shape, d = _meta_promote(srcs, params)
+    if d is _dt.bool:
+        raise RuntimeError("\"clamp_cpu\" not implemented for 'Bool'")
+    return shape, d
+
+
+def _clamp_kernel(x, *bounds, has_min, has_max, dtype, out=None):
+    cd = _COMPUTE.get(dtype, dtype)
+    r = x.astype(cd, copy=False)
+    i = 0
+    if has_min:
+        r = np.maximum(r, bounds[0], dtype=cd)
+        i = 1
+    if has_max:
+        r = np.minimum(r, bounds[i], dtype=cd)
+    if out is None:
+        return r.astype(dtype) if r.dtype != dtype or r is x else r
+    out[...] = r
+    return out
+
+
+CLAMP = register(OpDef("clamp", _meta_clamp, _clamp_kernel, ("has_min", "has_max"), kind="pointwise",
+                       supports_out=True, donate=ALL_INPUTS))
+
+
+def _lerp(start, end, weight):
+    diff = end - start
+    return np.where(np.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+
+
+def _meta_lerp(srcs, params):
+    shape, d = _meta_promote(srcs, params)
+    if srcs[0].dtype.category != 2:
+        raise RuntimeError(f"\"lerp_kernel_scalar\" not implemented for '{torch_name(srcs[0].dtype)}'")
+    if type(srcs[1]) is LazyNode and srcs[1].dtype is not srcs[0].dtype:
+        raise RuntimeError(f"expected dtype {torch_name(srcs[0].dtype)} for `end` but got dtype "
+                           f"{torch_name(srcs[1].dtype)}")
+    return shape, srcs[0].dtype
+
+
+LERP = _pw("lerp", _meta_lerp, _float_kernel(_lerp))
+
+
+def _nan_to_num_kernel(x, *, nan, posinf, neginf, dtype, out=None):
+    if dtype.kind != "f" and dtype != _dt.bfloat16.np:
+        if out is None:
+            return x.copy()
+        out[...] = x
+        return out
+    info = np.finfo(dtype) if dtype.kind == "f" else _dt.finfo(_dt.bfloat16)
+    big = float(info.max) if posinf is None else posinf
+    small = float(info.min) if neginf is None else neginf
+    return _float_kernel(lambda v: np.nan_to_num(v, nan=nan, posinf=big, neginf=small))(x, dtype=dtype, out=out)
+
+
+NAN_TO_NUM = register(OpDef("nan_to_num", _meta_same, _nan_to_num_kernel, ("nan", "posinf", "neginf"),
+                            kind="pointwise", supports_out=True, donate=ALL_INPUTS))
+
+
+# --- frontends (PyTorch signatures) -----------------------------------------------------------------------
+
+def _binary(op, name):
+    def f(input, other, *, out=None):
+        if out is not None:
+            raise op_error(TypeError, name, "out= is not supported; use the in-place variant instead")
+        return apply(op, _check_operands(name, input, other))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"``torch.{name}``: elementwise, with broadcasting and type promotion."
+    return f
+
+
+def add(input, other, *, alpha=1, out=None):
+    """``input + alpha * other`` with broadcasting and type promotion."""
+    if out is not None:
+        raise op_error(TypeError, "add", "out= is not supported; use the in-place variant instead")
+    a, b = _check_operands("add", input, other)
+    if alpha != 1:
+        b = mul(b, alpha) if isinstance(b, Tensor) else b * alpha
+    return apply(ADD, (a, b))
+
+
+def sub(input, other, *, alpha=1, out=None):
+    """``input - alpha * other``."""
+    if out is not None:
+        raise op_error(TypeError, "sub", "out= is not supported; use the in-place variant instead")
+    a, b = _check_operands("sub", input, other)
+    if alpha != 1:
+        b = mul(b, alpha) if isinstance(b, Tensor) else b * alpha
+    return apply(SUB, (a, b))
+
+
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
+mul = _binary(MUL, "mul")
+maximum = _binary(MAXIMUM, "maximum")
+minimum = _binary(MINIMUM, "minimum")
+fmax = None  # not provided: NaN-ignoring max is rarely used
+fmod = _binary(FMOD, "fmod")
+remainder = _binary(REMAINDER, "remainder")
+atan2 = _binary(ATAN2, "atan2")
+eq = _binary(EQ, "eq")
+ne = _binary(NE, "ne")
+lt = _binary(LT, "lt")
+le = _binary(LE, "le")
+gt = _binary(GT, "gt")
+ge = _binary(GE, "ge")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+logical_and = _binary(LOGICAL_AND, "logical_and")
+logical_or = _binary(LOGICAL_OR, "logical_or")
+logical_xor = _binary(LOGICAL_XOR, "logical_xor")
+bitwise_and = _binary(BITWISE_AND, "bitwise_and")
+bitwise_or = _binary(BITWISE_OR, "bitwise_or")
+bitwise_xor = _binary(BITWISE_XOR, "bitwise_xor")
+bitwise_left_shift = _binary(LEFT_SHIFT, "bitwise_left_shift")
+bitwise_right_shift = _binary(RIGHT_SHIFT, "bitwise_right_shift")
+del fmax
+
+
+def div(input, other, *, rounding_mode: str | None = None, out=None):
+    """True division, or rounded with ``rounding_mode`` "trunc" or "floor"."""
+    if out is not None:
+        raise op_error(TypeError, "div", "out= is not supported; use the in-place variant instead")
+    a, b = _check_operands("div", input, other)
+    if rounding_mode is None:
+        return apply(DIV, (a, b))
+    if rounding_mode == "floor":
+        return apply(FLOOR_DIVIDE, (a, b))
+    if rounding_mode == "trunc":
+        return apply(DIV_TRUNC, (a, b))
+    raise op_error(ValueError, "div", f"expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+
+
+divide = true_divide = div
+
+
+def floor_divide(input, other):
+    """``input // other`` (rounds toward negative infinity, as Python and PyTorch do)."""
+    return apply(FLOOR_DIVIDE, _check_operands("floor_divide", input, other))
+
+
+def pow(input, exponent):
+    """``input ** exponent``; integer tensors to negative integer powers raise."""
+    a, b = _check_operands("pow", input, exponent)
+    if isinstance(a, Tensor) and a.dtype.category != 2 and isinstance(b, int) and not isinstance(b, bool) and b < 0:
+        raise op_error(RuntimeError, "pow", "Integers to negative integer powers are not allowed.")
+    return apply(POW, (a, b))
+
+
+def float_power(input, exponent):
+    a, b = _check_operands("float_power", input, exponent)
+    a = a.double() if isinstance(a, Tensor) else float(a)
+    b = b.double() if isinstance(b, Tensor) else float(b)
+    return apply(POW, (a, b))
+
+
+def _unary(op, name):
+    def f(input):
+        if not isinstance(input, Tensor):
+            raise op_error(TypeError, name, f"expected a Tensor, got {type(input).__name__}")
+        return apply(op, (input,))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"``torch.{name}``, elementwise."
+    return f
+
+
+neg = negative = _unary(NEG, "neg")
+abs = absolute = _unary(ABS, "abs")
+sign = _unary(SIGN, "sign")
+floor = _unary(FLOOR, "floor")
+ceil = _unary(CEIL, "ceil")
+trunc = fix = _unary(TRUNC, "trunc")
+bitwise_not = _unary(BITWISE_NOT, "bitwise_not")
+logical_not = _unary(LOGICAL_NOT, "logical_not")
+isnan = _unary(ISNAN, "isnan")
+isinf = _unary(ISINF, "isinf")
+isfinite = _unary(ISFINITE, "isfinite")
+signbit = _unary(SIGNBIT, "signbit")
+exp = _unary(EXP, "exp")
+exp2 = _unary(EXP2, "exp2")
+expm1 = _unary(EXPM1, "expm1")
+log = _unary(LOG, "log")
+log2 = _unary(LOG2, "log2")
+log10 = _unary(LOG10, "log10")
+log1p = _unary(LOG1P, "log1p")
+sqrt = _unary(SQRT, "sqrt")
+rsqrt = _unary(RSQRT, "rsqrt")
+sin = _unary(SIN, "sin")
+cos = _unary(COS, "cos")
+tan = _unary(TAN, "tan")
+tanh = _unary(TANH, "tanh")
+asin = arcsin = _unary(ASIN, "asin")
+acos = arccos = _unary(ACOS, "acos")
+atan = arctan = _unary(ATAN, "atan")
+sinh = _unary(SINH, "sinh")
+cosh = _unary(COSH, "cosh")
+sigmoid = _unary(SIGMOID, "sigmoid")
+erf = _unary(ERF, "erf")
+erfc = _unary(ERFC, "erfc")
+reciprocal = _unary(RECIPROCAL, "reciprocal")
+relu = _unary(RELU, "relu")
+silu = _unary(SILU, "silu")
+
+
+def square(input):
+    return mul(input, input)
+
+
+def round(input, *, decimals: int = 0):
+    """Round half to even, to ``decimals`` places."""
+    return apply(ROUND, (input,), (int(decimals),))
+
+
+def gelu(input, approximate: str = "none"):
+    """GELU, exact (``erf``) or with the ``tanh`` approximation."""
+    return apply(GELU, (input,), (approximate,))
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """``log(1 + exp(beta * x)) / beta``, linear above ``threshold``."""
+    return apply(SOFTPLUS, (input, float(beta), float(threshold)))
+
+
+def cast(input, dtype) -> Tensor:
+    """``input`` converted to ``dtype`` (what ``Tensor.to(dtype)`` builds)."""
+    return apply(CAST, (input,), (_dt.to_dtype(dtype),))
+
+
+def where(condition, input=None, other=None):
+    """``input`` where ``condition`` holds, else ``other``; ``where(condition)`` is ``nonzero(as_tuple=True)``."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
+    x, y = _check_operands("where", input, other)
+    if not isinstance(condition, Tensor):
+        raise op_error(TypeError, "where", f"condition must be a Tensor, got {type(condition).__name__}")
+    return apply(WHERE, (condition, x, y))
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to ``[min, max]`` (either may be None, a number or a tensor)."""
+    if min is None and max is None:
+        raise op_error(RuntimeError, "clamp", "At least one of 'min' or 'max' must not be None")
+    bounds = [b for b in (min, max) if b is not None]
+    _check_operands("clamp", input, *bounds)
+    return apply(CLAMP, (input, *(_operand(b) for b in bounds)), (min is not None, max is not None))
+
+
+clip = clamp
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``."""
+    _check_operands("lerp", input, end, weight)
+    return apply(LERP, (input, _operand(end), _operand(weight)))
+
+
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """Replace NaN with ``nan`` and infinities with ``posinf``/``neginf`` (default: the dtype's limits)."""
+    return apply(NAN_TO_NUM, (input,), (float(nan), None if posinf is None else float(posinf),
+                                        None if neginf is None else float(neginf)))
+
+
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    """Elementwise ``|input - other| <= atol + rtol * |other|``."""
+    a = input.to(result_dtype([input.node, other.node])) if isinstance(other, Tensor) else input
+    diff = abs(sub(a, other)) if a.dtype is not _dt.bool else ne(a, other).to(_dt.int64)
+    tol = add(mul(abs(other), rtol), atol) if isinstance(other, Tensor) else builtins.abs(other) * rtol + atol
+    close = le(diff, tol)
+    close = logical_or(close, eq(a, other))
+    if equal_nan:
+        close = logical_or(close, logical_and(isnan(a), isnan(other) if isinstance(other, Tensor) else math.isnan(other)))
+    return close
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    from .reduction import all as _all
+    return bool(_all(isclose(input, other, rtol, atol, equal_nan)).item())
+
+
+def equal(input, other) -> bool:
+    """True when both have the same shape and values."""
+    if input.shape != other.shape:
+        return False
+    from .reduction import all as _all
+    return bool(_all(eq(input, other)).item())
+
+
+# Tensor methods and in-place variants of these functions (bound in ops/__init__.py).
+METHODS = [
+    "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
+    "float_power", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+    "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+    "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "isnan", "isinf",
+    "isfinite", "signbit", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
+    "cos", "tan", "tanh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "sigmoid",
+    "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
+    "nan_to_num", "isclose", "allclose", "equal", "where", "rsub",
+]
+INPLACE = [
+    "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
+    "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+    "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "exp", "exp2",
+    "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "asin", "acos",
+    "atan", "sinh", "cosh", "sigmoid", "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip",
+    "clamp_min", "clamp_max", "lerp", "nan_to_num",
+]
