@@ -76,6 +76,11 @@ def unregister_graph_pass(fn: Callable) -> None:
         cb()
 
 
+def on_pipeline_change(callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever the pipeline changes (backends clear their program caches)."""
+    _on_change.append(callback)
+
+
 def run_graph_passes(graph: Graph, *, trace: Callable[[str, Graph], None] | None = None) -> Graph:
     """Run the pipeline; ``trace(name, graph)`` sees the graph after each pass."""
     for p in GRAPH_PASSES:

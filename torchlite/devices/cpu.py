@@ -190,6 +190,8 @@ class CPUBackend(Backend):
         self.programs: OrderedDict = OrderedDict()
         self.hits = self.misses = 0
         self._namespace = None
+        from torchlite.compiler.passes import on_pipeline_change
+        on_pipeline_change(self.clear_cache)
 
     # -- program cache -----------------------------------------------------------------------------
     def lookup(self, cap) -> NumpyProgram:

@@ -11,6 +11,7 @@ from .graph import Graph, PythonCode
 from .graph_module import GraphModule
 from .interpreter import Interpreter, Transformer
 from .node import Node, map_aggregate, map_arg
+from .capture import capture
 
 __all__ = ["Graph", "Node", "GraphModule", "Interpreter", "Transformer", "PythonCode", "map_arg",
-           "map_aggregate"]
+           "map_aggregate", "capture"]

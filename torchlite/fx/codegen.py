@@ -235,8 +235,11 @@ class _CodeGen:
         except Exception:
             text = ""
         root = _module_rooted_repr(text)
-        if root is not None and root not in self.used and not hasattr(builtins, root):
-            if self.module_ref(root) == root:
+        if root is not None:
+            ref = self._module_names.get(root)
+            if ref is None and root not in self.used and not hasattr(builtins, root):
+                ref = self.module_ref(root)
+            if ref == root:
                 return text
         return self.bind(v, f"_{t.__name__}")
 

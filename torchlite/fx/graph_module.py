@@ -1,6 +1,7 @@
 """GraphModule: a Graph compiled into a real Python ``forward`` method, with the attributes it reads."""
 from __future__ import annotations
 
+import copy
 import itertools
 import linecache
 import re
@@ -126,6 +127,16 @@ class GraphModule:
         self._python_code = code
         self._filename = filename
         return code
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GraphModule:
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        compiled = ("_graph", "forward", "_code", "_python_code", "_filename")
+        for k, v in self.__dict__.items():
+            if k not in compiled:
+                new.__dict__[k] = copy.deepcopy(v, memo)
+        new.graph = copy.deepcopy(self._graph, memo)
+        return new
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)

@@ -39,6 +39,9 @@ def _children(a: Any, slices: bool) -> Optional[tuple[Any, ...] | list[Any]]:
     return None
 
 
+_CONTAINERS = (tuple, list, dict, slice)
+
+
 def fold_aggregate(a: Any, leaf: Callable[[Any], Any],
                    combine: Callable[[Any, list[Any]], Any], *, slices: bool = True) -> Any:
     """Post-order fold over nested tuples/lists/dicts/slices, without recursion.
@@ -46,6 +49,11 @@ def fold_aggregate(a: Any, leaf: Callable[[Any], Any],
     ``leaf(x)`` maps each non-container value; ``combine(container, child_results)`` builds the
     result for a container from its children's results (dict children are its values, in order).
     """
+    top = _children(a, slices)
+    if top is None:
+        return leaf(a)
+    if not any(isinstance(k, _CONTAINERS) for k in top):  # fast path: flat args, the common case
+        return combine(a, [leaf(k) for k in top])
     stack: list[tuple[Any, bool]] = [(a, False)]
     results: list[Any] = []
     while stack:

@@ -55,6 +55,8 @@ def _ufunc_kernel(ufunc):
     def kernel(*xs, dtype, out=None):
         cd = _COMPUTE.get(dtype)
         if cd is None:
+            if dtype.kind in "iu":
+                xs = [_wrap_int(x, dtype) if type(x) is int else x for x in xs]
             return ufunc(*xs, out=out, dtype=dtype)
         r = ufunc(*xs, dtype=cd)
         if out is None:
@@ -63,6 +65,11 @@ def _ufunc_kernel(ufunc):
         return out
     kernel.__name__ = ufunc.__name__
     return kernel
+
+
+def _wrap_int(x: int, dtype):
+    """A Python int as ``dtype``, wrapping out-of-range values as PyTorch does (int8 + 1000 wraps)."""
+    return np.array(x, dtype=np.int64).astype(dtype)[()]
 
 
 def _float_kernel(fn):

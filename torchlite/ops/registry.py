@@ -47,7 +47,7 @@ class OpDef:
         self.__module__ = "torchlite.ops"
 
     def __call__(self, *srcs, **params):
-        from ..lazy import apply
+        from ..tensor import apply
         unknown = set(params) - set(self.params)
         if unknown:
             raise TypeError(f"torchlite.ops.{self.name}() got unexpected keyword arguments {sorted(unknown)}")
