@@ -121,7 +121,7 @@ def main() -> None:
     for name, t, t_np, t_t, target in rows:
         table.add_row(name, fmt(t), fmt(t_np), "-" if t_np is None else f"{t / t_np:.2f}x", fmt(t_t),
                       "-" if t_t is None else f"{t / t_t:.2f}x", target)
-    Console().print(table)
+    Console(width=150).print(table)
 
 
 if __name__ == "__main__":

@@ -107,6 +107,12 @@ def assert_close(actual, expected, rtol: float | None = None, atol: float | None
         np.testing.assert_array_equal(got.astype(np.int64), exp.astype(np.int64))
 
 
+@pytest.fixture(scope="session")
+def torch():
+    """The torch module, the test oracle; the test is skipped where torch is not installed."""
+    return pytest.importorskip("torch")
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test (deterministic)."""

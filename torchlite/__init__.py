@@ -18,16 +18,14 @@ from .dtypes import int16 as short, uint8 as byte  # noqa: A001
 from .devices import device, get_default_device, set_default_device
 from .tensor import Tensor, Size
 from . import ops
-from .ops.pointwise import *  # noqa: F401,F403
-from .ops.creation import *  # noqa: F401,F403
-from .ops.movement import *  # noqa: F401,F403
 from . import methods as _methods
-from . import fx
+from . import fx, nn, return_types
+from .ops import random
 from ._formatting import set_printoptions, get_printoptions
 
 _methods.bind()
-for _fam in ops.FAMILIES[3:]:
-    globals().update({k: v for k, v in vars(_fam).items() if k in getattr(_fam, "__all__", ())})
+for _fam in ops.FAMILIES:
+    globals().update({name: getattr(_fam, name) for name in _fam.__all__})
 
 __version__ = "0.1.0"
 

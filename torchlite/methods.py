@@ -83,6 +83,7 @@ def bind() -> None:
         setattr(Tensor, f"__i{name}__", _ibinop(fn))
     for name, fn in {"eq": pw.eq, "ne": pw.ne, "lt": pw.lt, "le": pw.le, "gt": pw.gt, "ge": pw.ge}.items():
         setattr(Tensor, f"__{name}__", _binop(fn))
+    Tensor.where = pw._where_method
     Tensor.__neg__ = pw.neg
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = pw.abs

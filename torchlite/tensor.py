@@ -6,7 +6,7 @@ Ops on tensors only build nodes (``apply``); values are computed when something 
 becomes a new base value (a scatter), and every view of that base sees it, as in PyTorch.
 
     >>> import torchlite as tl
-    >>> x = tl.zeros(2, 3); x[0].add_(1.0); x.sum().item()
+    >>> x = tl.zeros(2, 3); _ = x[0].add_(1.0); x.sum().item()
     3.0
 """
 from __future__ import annotations
@@ -129,7 +129,12 @@ class Tensor:
             chain.append(_node_apply(op, (chain[-1],), params))
         v = Tensor._wrap(node)
         for (op, params), b in zip(reversed(self._view_ops), reversed(chain)):
-            v = op.inverse(Tensor._wrap(b), v, *params)
+            try:
+                v = op.inverse(Tensor._wrap(b), v, *params)
+            except _ERRORS as e:
+                if "(at " in str(e):
+                    raise
+                raise op_error(type(e), f"write through {op.name} view", str(e)) from None
         base._node = v.node
         base._version += 1
         self._node = node

@@ -11,9 +11,9 @@ cached by the capture's structural key; Python scalars are arguments, so new val
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import linecache
-import sys
 from collections import OrderedDict
 from types import SimpleNamespace
 
@@ -89,7 +89,6 @@ def generate(graph) -> tuple[str, dict[int, object], int]:
     pos = {n: i for i, n in enumerate(nodes)}
     outputs = nodes[-1].args[0]
     outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
-    output_set = set(outputs)
 
     root, names = {}, {}
     for n in nodes:
@@ -203,7 +202,15 @@ class CPUBackend(Backend):
         self.misses += 1
         from ..fx.capture import to_graph
         from torchlite.compiler import run_graph_passes
-        prog = self.compile(run_graph_passes(to_graph(cap)))
+        # Building a program allocates many small objects; the cyclic GC would rescan them (and the whole
+        # heap) over and over on big graphs, so it pauses until the program is built.
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            prog = self.compile(run_graph_passes(to_graph(cap)))
+        finally:
+            if gc_was_on:
+                gc.enable()
         self.programs[cap.key] = prog
         if len(self.programs) > self.max_programs:
             self.programs.popitem(last=False)
@@ -217,10 +224,12 @@ class CPUBackend(Backend):
 
     # -- Backend interface -------------------------------------------------------------------------
     def compile(self, graph) -> NumpyProgram:
-        if self._namespace is None:
+        from ..ops.registry import REGISTRY
+        if self._namespace is None or len(vars(self._namespace["cpu"])) != len(REGISTRY):
             import torchlite
             from . import device
             self._namespace = {"cpu": _kernels(), "torchlite": torchlite, "device": device,
+                               "inf": float("inf"), "nan": float("nan"),
                                **{d.short: d.np for d in _DTYPES}}
         source, line_nodes, peak = generate(graph)
         filename = f"<torchlite-cpu-program-{next(_counter)}>"

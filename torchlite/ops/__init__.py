@@ -7,14 +7,8 @@ and are re-exported by ``torchlite``.
 from __future__ import annotations
 
 from .registry import REGISTRY, OpDef, register, defop
-from . import pointwise, creation, movement
+from . import pointwise, creation, movement, reduction, indexing, linalg, random
 
-FAMILIES = [pointwise, creation, movement]
-for _fam_name in ("reduction", "indexing", "linalg", "random"):
-    try:
-        FAMILIES.append(__import__(f"{__name__}.{_fam_name}", fromlist=["_"]))
-    except ModuleNotFoundError as _e:
-        if _e.name != f"{__name__}.{_fam_name}":
-            raise
+FAMILIES = [pointwise, creation, movement, reduction, indexing, linalg, random]
 
 globals().update(REGISTRY)

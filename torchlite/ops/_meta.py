@@ -61,9 +61,11 @@ def wrap_dims(dims, ndim: int) -> tuple:
     if isinstance(dims, int):
         dims = (dims,)
     out = tuple(wrap_dim(d, ndim) for d in dims)
-    if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {out[[out.index(d) for d in out].index(next(d for d in out if out.count(d) > 1))]} "
-                           "appears multiple times in the list of dims")
+    seen = set()
+    for d in out:
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.add(d)
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lazy import LazyNode, op_error
+from ..lazy import op_error
 from ..tensor import Tensor, apply
 from ._meta import numel, wrap_dim, wrap_dims
 from .registry import OpDef, register
@@ -399,7 +399,10 @@ def basic_getitem(input: Tensor, index) -> Tensor:
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """``length`` elements of dim ``dim`` from ``start`` (a view)."""
-    d = wrap_dim(dim, input.ndim)
+    try:
+        d = wrap_dim(dim, input.ndim)
+    except (IndexError, TypeError) as e:
+        raise op_error(type(e), "narrow", str(e)) from None
     size = input.shape[d]
     if start < 0:
         start += size
@@ -410,7 +413,10 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
     """Index ``index`` of dim ``dim``, removing that dim (a view)."""
-    d = wrap_dim(dim, input.ndim)
+    try:
+        d = wrap_dim(dim, input.ndim)
+    except (IndexError, TypeError) as e:
+        raise op_error(type(e), "select", str(e)) from None
     return basic_getitem(input, (slice(None),) * d + (index,))
 
 
@@ -425,6 +431,9 @@ def _mT(self):
     return transpose(self, -2, -1)
 
 
+__all__ = ["reshape", "view_as", "reshape_as", "flatten", "unflatten", "detach", "permute", "transpose", "swapaxes",
+           "swapdims", "t", "movedim", "moveaxis", "expand_as", "broadcast_to", "squeeze", "unsqueeze", "clone",
+           "narrow", "select"]
 PROPERTIES = {"T": _transpose_prop, "mT": _mT}
 METHODS = ["reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "detach", "permute", "transpose",
            "swapaxes", "swapdims", "t", "movedim", "moveaxis", "expand", "expand_as", "broadcast_to", "squeeze",

@@ -304,7 +304,9 @@ GELU = register(OpDef("gelu", _meta_gelu, _gelu_kernel, ("approximate",), kind="
 
 
 def _float_unary(name, fn):
-    return _pw(name, _meta_unary_float, _float_kernel(fn))
+    # numpy ufuncs write straight into out= in the result dtype; other functions go through _float_kernel
+    kernel = _ufunc_kernel(fn) if isinstance(fn, np.ufunc) else _float_kernel(fn)
+    return _pw(name, _meta_unary_float, kernel)
 
 
 def _meta_float_only(name):
@@ -480,7 +482,7 @@ def rsub(input, other, *, alpha=1):
     return sub(other, input, alpha=alpha)
 
 
-mul = _binary(MUL, "mul")
+mul = multiply = _binary(MUL, "mul")
 maximum = _binary(MAXIMUM, "maximum")
 minimum = _binary(MINIMUM, "minimum")
 fmax = None  # not provided: NaN-ignoring max is rarely used
@@ -682,7 +684,25 @@ def equal(input, other) -> bool:
     return bool(_all(eq(input, other)).item())
 
 
-# Tensor methods and in-place variants of these functions (bound in ops/__init__.py).
+__all__ = [
+    "add", "sub", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod",
+    "pow", "float_power", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+    "greater_equal", "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+    "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "isnan", "isinf",
+    "isfinite", "signbit", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
+    "tan", "tanh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "sigmoid", "erf", "erfc",
+    "reciprocal", "relu", "silu", "square", "gelu", "softplus", "where", "clamp", "clip", "clamp_min",
+    "clamp_max", "lerp", "nan_to_num", "isclose", "allclose", "equal",
+]
+
+def _where_method(self, condition, other):
+    """``x.where(condition, y)`` is ``where(condition, x, y)``."""
+    return where(condition, self, other)
+
+
+PROPERTIES: dict = {}
+# Tensor methods and in-place variants of these functions (bound in methods.py).
 METHODS = [
     "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
     "float_power", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
@@ -692,7 +712,7 @@ METHODS = [
     "isfinite", "signbit", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
     "cos", "tan", "tanh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "sigmoid",
     "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
-    "nan_to_num", "isclose", "allclose", "equal", "where", "rsub",
+    "nan_to_num", "isclose", "allclose", "equal", "rsub",
 ]
 INPLACE = [
     "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",

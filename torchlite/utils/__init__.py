@@ -1,0 +1,1 @@
+"""Utilities (data loading, benchmarking, profiling and serialization arrive with later issues)."""
