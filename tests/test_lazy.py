@@ -123,10 +123,25 @@ def test_dropping_an_unrealized_deep_graph_does_not_crash():
     del y
 
 
-def test_runtime_kernel_errors_name_the_users_line():
-    x = tl.tensor([2, 3])
-    y = x ** tl.tensor([-1, 2])                  # integers to negative powers: only the values tell
-    with pytest.raises(ValueError, match=rf"pow: Integers to negative integer powers are not allowed.*{HERE}:\d+"):
+@pytest.fixture
+def failing_op():
+    """A test-only op whose kernel fails on negative values: only the data tells, at run time."""
+    from torchlite.ops.registry import OpDef, register, unregister
+
+    def kernel(x, *, dtype):
+        if (x < 0).any():
+            raise ValueError("negative input")
+        return x.copy()
+
+    op = register(OpDef("test_nonnegative", lambda srcs, params: (srcs[0].shape, srcs[0].dtype), kernel))
+    yield op
+    unregister(op.name)
+
+
+def test_runtime_kernel_errors_name_the_op_and_the_users_line(failing_op):
+    x = tl.tensor([2.0, -3.0])
+    y = failing_op(x * 2.0)                      # built fine: the problem is in the values
+    with pytest.raises(ValueError, match=rf"test_nonnegative: negative input \(at {HERE}:\d+\)"):
         y.numpy()
 
 

@@ -44,7 +44,18 @@ def _ibinop(fn):
 
 
 def _invert(self):
+    if self.dtype.is_floating_point:
+        from .lazy import op_error
+        raise op_error(TypeError, "invert", "~ (operator.invert) is only implemented on integer and Boolean-type "
+                       "tensors")
     return pw.logical_not(self) if self.dtype.name == "bool" else pw.bitwise_not(self)
+
+
+def _pos(self):
+    if self.dtype.name == "bool":
+        from .lazy import op_error
+        raise op_error(RuntimeError, "pos", "The `+` operator, on a bool tensor is not supported.")
+    return self
 
 
 def _matmul(a, b):
@@ -85,7 +96,7 @@ def bind() -> None:
         setattr(Tensor, f"__{name}__", _binop(fn))
     Tensor.where = pw._where_method
     Tensor.__neg__ = pw.neg
-    Tensor.__pos__ = lambda self: self
+    Tensor.__pos__ = _pos
     Tensor.__abs__ = pw.abs
     Tensor.__invert__ = _invert
     Tensor.__getitem__ = _getitem

@@ -189,6 +189,7 @@ class CPUBackend(Backend):
         self.programs: OrderedDict = OrderedDict()
         self.hits = self.misses = 0
         self._namespace = None
+        self._namespace_generation = -1
         from torchlite.compiler.passes import on_pipeline_change
         on_pipeline_change(self.clear_cache)
 
@@ -224,8 +225,9 @@ class CPUBackend(Backend):
 
     # -- Backend interface -------------------------------------------------------------------------
     def compile(self, graph) -> NumpyProgram:
-        from ..ops.registry import REGISTRY
-        if self._namespace is None or len(vars(self._namespace["cpu"])) != len(REGISTRY):
+        from ..ops.registry import generation
+        if self._namespace is None or self._namespace_generation != generation():
+            self._namespace_generation = generation()
             import torchlite
             from . import device
             self._namespace = {"cpu": _kernels(), "torchlite": torchlite, "device": device,

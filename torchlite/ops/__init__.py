@@ -7,8 +7,10 @@ and are re-exported by ``torchlite``.
 from __future__ import annotations
 
 from .registry import REGISTRY, OpDef, register, defop
-from . import pointwise, creation, movement, reduction, indexing, linalg, random
+from . import (pointwise, creation, movement, reduction, indexing, dim_indexing, joining, rearranging,
+               diagonals, sorting, linalg, random)
 
-FAMILIES = [pointwise, creation, movement, reduction, indexing, linalg, random]
+FAMILIES = [pointwise, creation, movement, reduction, indexing, dim_indexing, joining, rearranging, diagonals,
+            sorting, linalg, random]
 
 globals().update(REGISTRY)

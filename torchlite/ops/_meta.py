@@ -13,8 +13,8 @@ def broadcast_shapes(*shapes: tuple) -> tuple:
     out = [1] * ndim
     for s in shapes:
         off = ndim - len(s)
-        for i, d in enumerate(s):
-            o = out[off + i]
+        for i in range(len(s) - 1, -1, -1):        # from the right, as PyTorch reports the mismatch
+            d, o = s[i], out[off + i]
             if d != o:
                 if o == 1:
                     out[off + i] = d

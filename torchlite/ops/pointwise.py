@@ -28,11 +28,11 @@ ALL_INPUTS = (0, 1, 2, 3)
 
 
 def _operand(x):
-    """A Tensor or Python number usable as an operand, or None."""
+    """A Tensor or Python number usable as an operand, or None (numpy scalars become Python numbers)."""
+    if isinstance(x, np.generic):
+        return x.item() if x.dtype.kind in "biuf" else None
     if isinstance(x, (Tensor, int, float)):
         return x
-    if isinstance(x, np.generic) and x.dtype.kind in "biuf":
-        return x.item()
     return None
 
 
@@ -56,7 +56,9 @@ def _ufunc_kernel(ufunc):
         cd = _COMPUTE.get(dtype)
         if cd is None:
             if dtype.kind in "iu":
+                # integer operands convert into the result dtype with wrap-around, as PyTorch's do
                 xs = [_wrap_int(x, dtype) if type(x) is int else x for x in xs]
+                return ufunc(*xs, out=out, dtype=dtype, casting="unsafe")
             return ufunc(*xs, out=out, dtype=dtype)
         r = ufunc(*xs, dtype=cd)
         if out is None:
@@ -87,11 +89,21 @@ def _float_kernel(fn):
 
 
 def _compare_kernel(ufunc):
-    """Comparison/logic kernel: operands compared in their promoted dtype, result bool."""
-    def kernel(a, b, *, dtype, out=None):
-        return ufunc(_up(a), _up(b), out=out)
+    """Comparison/logic kernel: operands compared in their promoted dtype ``common``, result bool."""
+    def kernel(a, b, *, common, dtype, out=None):
+        cd = _COMPUTE.get(common.np, common.np)
+        return ufunc(_as(a, cd), _as(b, cd), out=out)
     kernel.__name__ = ufunc.__name__
     return kernel
+
+
+def _as(x, cd):
+    """``x`` (array or Python number) in numpy dtype ``cd``; integers wrap as in PyTorch."""
+    if isinstance(x, np.ndarray):
+        return x if x.dtype == cd else x.astype(cd)
+    if cd.kind in "iu" and type(x) is int:
+        return _wrap_int(x, cd)
+    return x
 
 
 def _up(x):
@@ -116,15 +128,14 @@ def _meta_float(srcs, params):
 
 
 def _meta_bool(srcs, params):
-    shape, _ = _meta_promote(srcs, params)
-    return shape, _dt.bool
+    return pointwise_shape(srcs), _dt.bool
 
 
 def _meta_int_only(name):
     def meta(srcs, params):
         shape, d = _meta_promote(srcs, params)
         if d.category == 2:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{torch_name(d)}'")
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(d)}'")
         return shape, d
     return meta
 
@@ -133,7 +144,7 @@ def _meta_no_bool(name, msg=None):
     def meta(srcs, params):
         shape, d = _meta_promote(srcs, params)
         if d is _dt.bool:
-            raise RuntimeError(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
+            raise (RuntimeError if msg else NotImplementedError)(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
         return shape, d
     return meta
 
@@ -144,13 +155,28 @@ def _pw(name, meta, kernel, *, params=(), out=True):
     return register(OpDef(name, meta, kernel, params, kind="pointwise", supports_out=out, donate=ALL_INPUTS if out else ()))
 
 
-_SUB_BOOL = ("Subtraction, the `-` operator, with two bool tensors is not supported. "
-             "Use the `^` or `logical_xor()` operator instead.")
+_SUB_BOOL = ("Subtraction, the `-` operator, with a bool tensor is not supported. "
+             "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+_SUB_BOOLS = ("Subtraction, the `-` operator, with two bool tensors is not supported. "
+              "Use the `^` or `logical_xor()` operator instead.")
+
+
+def _sub_bool_message(srcs) -> str | None:
+    """PyTorch refuses subtraction with any bool operand; its message depends on whether both are."""
+    flags = [s.dtype is _dt.bool if type(s) is LazyNode or isinstance(s, Tensor) else type(s) is bool for s in srcs]
+    return None if not any(flags) else (_SUB_BOOLS if all(flags) else _SUB_BOOL)
 _NEG_BOOL = ("Negation, the `-` operator, on a bool tensor is not supported. "
              "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 ADD = _pw("add", _meta_promote, _ufunc_kernel(np.add))
-SUB = _pw("sub", _meta_no_bool("sub", _SUB_BOOL), _ufunc_kernel(np.subtract))
+def _meta_sub(srcs, params):
+    msg = _sub_bool_message(srcs)
+    if msg:
+        raise RuntimeError(msg)
+    return _meta_promote(srcs, params)
+
+
+SUB = _pw("sub", _meta_sub, _ufunc_kernel(np.subtract))
 MUL = _pw("mul", _meta_promote, _ufunc_kernel(np.multiply))
 DIV = _pw("div", _meta_float, _ufunc_kernel(np.true_divide))
 MAXIMUM = _pw("maximum", _meta_promote, _ufunc_kernel(np.maximum))
@@ -162,8 +188,17 @@ ATAN2 = _pw("atan2", _meta_float, _ufunc_kernel(np.arctan2))
 BITWISE_AND = _pw("bitwise_and", _meta_int_only("bitwise_and"), _ufunc_kernel(np.bitwise_and))
 BITWISE_OR = _pw("bitwise_or", _meta_int_only("bitwise_or"), _ufunc_kernel(np.bitwise_or))
 BITWISE_XOR = _pw("bitwise_xor", _meta_int_only("bitwise_xor"), _ufunc_kernel(np.bitwise_xor))
-LEFT_SHIFT = _pw("bitwise_left_shift", _meta_int_only("lshift"), _ufunc_kernel(np.left_shift))
-RIGHT_SHIFT = _pw("bitwise_right_shift", _meta_int_only("rshift"), _ufunc_kernel(np.right_shift))
+def _meta_shift(name):
+    def meta(srcs, params):
+        shape, d = _meta_promote(srcs, params)
+        if d.category != 1:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(d)}'")
+        return shape, d
+    return meta
+
+
+LEFT_SHIFT = _pw("bitwise_left_shift", _meta_shift("lshift"), _ufunc_kernel(np.left_shift))
+RIGHT_SHIFT = _pw("bitwise_right_shift", _meta_shift("rshift"), _ufunc_kernel(np.right_shift))
 
 
 def _trunc_divide(a, b):
@@ -173,6 +208,7 @@ def _trunc_divide(a, b):
 
 def _div_trunc_kernel(a, b, *, dtype, out=None):
     if dtype.kind in "iu":
+        a, b = _as(a, dtype), _as(b, dtype)
         q = np.floor_divide(a, b, dtype=dtype)
         fix = (np.remainder(a, b, dtype=dtype) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0))
         r = q + fix.astype(dtype)
@@ -187,26 +223,49 @@ DIV_TRUNC = _pw("div_trunc", _meta_no_bool("div_trunc"), _div_trunc_kernel)
 
 
 def _meta_pow(srcs, params):
-    return _meta_promote(srcs, params)
+    shape, d = _meta_promote(srcs, params)
+    if d is _dt.bool and type(srcs[1]) is LazyNode:
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    return shape, d
+
+
+_power = _ufunc_kernel(np.power)
 
 
 def _pow_kernel(a, b, *, dtype, out=None):
-    if dtype.kind in "iu" and np.any(np.asarray(b) < 0):
-        raise ValueError("Integers to negative integer powers are not allowed.")
-    return _ufunc_kernel(np.power)(a, b, dtype=dtype, out=out)
+    if dtype.kind == "b":                       # bool ** True is the input, bool ** False is all True
+        r = np.logical_or(a, not b)
+    elif dtype.kind in "iu" and np.any(np.asarray(b) < 0):
+        # PyTorch: an integer to a negative power is 0, except for bases 1 and -1
+        bb = np.asarray(b)
+        r = _power(a, np.maximum(bb, 0), dtype=dtype)
+        aa = np.broadcast_to(np.asarray(a), r.shape)
+        neg = np.broadcast_to(bb < 0, r.shape)
+        r = np.where(neg, np.where(aa == 1, 1, np.where(aa == -1, np.where(bb % 2 == 0, 1, -1), 0)), r).astype(dtype)
+    else:
+        return _power(a, b, dtype=dtype, out=out)
+    if out is None:
+        return r
+    out[...] = r
+    return out
 
 
 POW = _pw("pow", _meta_pow, _pow_kernel)
 
-EQ = _pw("eq", _meta_bool, _compare_kernel(np.equal))
-NE = _pw("ne", _meta_bool, _compare_kernel(np.not_equal))
-LT = _pw("lt", _meta_bool, _compare_kernel(np.less))
-LE = _pw("le", _meta_bool, _compare_kernel(np.less_equal))
-GT = _pw("gt", _meta_bool, _compare_kernel(np.greater))
-GE = _pw("ge", _meta_bool, _compare_kernel(np.greater_equal))
-LOGICAL_AND = _pw("logical_and", _meta_bool, _compare_kernel(np.logical_and))
-LOGICAL_OR = _pw("logical_or", _meta_bool, _compare_kernel(np.logical_or))
-LOGICAL_XOR = _pw("logical_xor", _meta_bool, _compare_kernel(np.logical_xor))
+def _cmp(name, ufunc):
+    return register(OpDef(name, _meta_bool, _compare_kernel(ufunc), ("common",), kind="pointwise",
+                          supports_out=True, donate=ALL_INPUTS))
+
+
+EQ = _cmp("eq", np.equal)
+NE = _cmp("ne", np.not_equal)
+LT = _cmp("lt", np.less)
+LE = _cmp("le", np.less_equal)
+GT = _cmp("gt", np.greater)
+GE = _cmp("ge", np.greater_equal)
+LOGICAL_AND = _cmp("logical_and", np.logical_and)
+LOGICAL_OR = _cmp("logical_or", np.logical_or)
+LOGICAL_XOR = _cmp("logical_xor", np.logical_xor)
 
 
 # unary ---------------------------------------------------------------------------------------------------
@@ -218,7 +277,7 @@ def _meta_same(srcs, params):
 def _meta_same_no_bool(name, msg=None):
     def meta(srcs, params):
         if srcs[0].dtype is _dt.bool:
-            raise RuntimeError(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
+            raise (RuntimeError if msg else NotImplementedError)(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
         return srcs[0].shape, srcs[0].dtype
     return meta
 
@@ -255,7 +314,20 @@ def _keep_int(fn):
 
 NEG = _pw("neg", _meta_same_no_bool("neg", _NEG_BOOL), _ufunc_kernel(np.negative))
 ABS = _pw("abs", _meta_same_no_bool("abs"), _ufunc_kernel(np.absolute))
-SIGN = _pw("sign", _meta_same, _float_kernel(np.sign))
+def _sign_kernel(x, *, dtype, out=None):
+    if dtype.kind == "b":
+        r = x.copy()
+    elif dtype.kind in "iu":
+        return np.sign(x, out=out)
+    else:
+        r = _float_kernel(lambda v: np.where(np.isnan(v), v.dtype.type(0), np.sign(v)))(x, dtype=dtype)
+    if out is None:
+        return r
+    out[...] = r
+    return out
+
+
+SIGN = _pw("sign", _meta_same, _sign_kernel)
 FLOOR = _pw("floor", _meta_same_no_bool("floor"), _keep_int(np.floor))
 CEIL = _pw("ceil", _meta_same_no_bool("ceil"), _keep_int(np.ceil))
 TRUNC = _pw("trunc", _meta_same_no_bool("trunc"), _keep_int(np.trunc))
@@ -293,9 +365,9 @@ def _gelu_kernel(x, *, approximate, dtype, out=None):
 
 def _meta_gelu(srcs, params):
     if params[0] not in ("none", "tanh"):
-        raise ValueError(f"approximate argument must be either none or tanh, got {params[0]!r}")
+        raise RuntimeError(f"approximate argument must be either none or tanh, got {params[0]!r}")
     if srcs[0].dtype.category != 2:
-        raise RuntimeError(f"\"GeluKernelImpl\" not implemented for '{torch_name(srcs[0].dtype)}'")
+        raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{torch_name(srcs[0].dtype)}'")
     return srcs[0].shape, srcs[0].dtype
 
 
@@ -312,7 +384,7 @@ def _float_unary(name, fn):
 def _meta_float_only(name):
     def meta(srcs, params):
         if srcs[0].dtype.category != 2:
-            raise RuntimeError(f"\"{name}_cpu\" not implemented for '{torch_name(srcs[0].dtype)}'")
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(srcs[0].dtype)}'")
         return srcs[0].shape, srcs[0].dtype
     return meta
 
@@ -376,7 +448,8 @@ def _meta_where(srcs, params):
 
 
 def _where_kernel(c, x, y, *, dtype, out=None):
-    r = np.where(c, x, y)
+    cd = _COMPUTE.get(dtype, dtype)
+    r = np.where(c, _as(x, cd), _as(y, cd))
     if out is None:
         return r.astype(dtype, copy=False) if r.dtype != dtype else r
     out[...] = r
@@ -388,8 +461,10 @@ WHERE = _pw("where", _meta_where, _where_kernel)
 
 def _meta_clamp(srcs, params):
     shape, d = _meta_promote(srcs, params)
-    if d is _dt.bool:
-        raise RuntimeError("\"clamp_cpu\" not implemented for 'Bool'")
+    if d is _dt.bool and any(type(b) is not LazyNode for b in srcs[1:]):
+        raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
+    if d is _dt.bool and len(srcs) == 3:        # PyTorch's bool clamp takes one tensor bound, not two
+        raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
     return shape, d
 
 
@@ -398,10 +473,10 @@ def _clamp_kernel(x, *bounds, has_min, has_max, dtype, out=None):
     r = x.astype(cd, copy=False)
     i = 0
     if has_min:
-        r = np.maximum(r, bounds[0], dtype=cd)
+        r = np.maximum(r, _as(bounds[0], cd), dtype=cd)
         i = 1
     if has_max:
-        r = np.minimum(r, bounds[i], dtype=cd)
+        r = np.minimum(r, _as(bounds[i], cd), dtype=cd)
     if out is None:
         return r.astype(dtype) if r.dtype != dtype or r is x else r
     out[...] = r
@@ -420,11 +495,19 @@ def _lerp(start, end, weight):
 def _meta_lerp(srcs, params):
     shape, d = _meta_promote(srcs, params)
     if srcs[0].dtype.category != 2:
-        raise RuntimeError(f"\"lerp_kernel_scalar\" not implemented for '{torch_name(srcs[0].dtype)}'")
+        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for '{torch_name(srcs[0].dtype)}'")
     if type(srcs[1]) is LazyNode and srcs[1].dtype is not srcs[0].dtype:
-        raise RuntimeError(f"expected dtype {torch_name(srcs[0].dtype)} for `end` but got dtype "
-                           f"{torch_name(srcs[1].dtype)}")
+        raise RuntimeError(f"expected dtype {_c_name(srcs[0].dtype)} for `end` but got dtype "
+                           f"{_c_name(srcs[1].dtype)}")
+    if type(srcs[2]) is LazyNode and srcs[2].dtype is not srcs[0].dtype:
+        raise RuntimeError(f"expected dtype {_c_name(srcs[0].dtype)} for `weight` but got dtype "
+                           f"{_c_name(srcs[2].dtype)}")
     return shape, srcs[0].dtype
+
+
+def _c_name(d: _dt.dtype) -> str:
+    """The C++ type name PyTorch's messages use for a float dtype."""
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}.get(d.name, d.name)
 
 
 LERP = _pw("lerp", _meta_lerp, _float_kernel(_lerp))
@@ -458,13 +541,43 @@ def _binary(op, name):
     return f
 
 
+def _compare(op, name):
+    def f(input, other, *, out=None):
+        if out is not None:
+            raise op_error(TypeError, name, "out= is not supported; use the in-place variant instead")
+        a, b = _check_operands(name, input, other)
+        common = result_dtype([x.node if isinstance(x, Tensor) else x for x in (a, b)])
+        return apply(op, (a, b), (common,))
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"``torch.{name}``: elementwise, compared in the promoted dtype; the result is bool."
+    return f
+
+
+def _scaled(name, a, b, alpha):
+    """``alpha * b`` for add/sub, in the dtype ``a op b`` has (alpha never changes the result dtype)."""
+    r = result_dtype([x.node if isinstance(x, Tensor) else x for x in (a, b)])
+    if r.category == 1 and isinstance(alpha, float):
+        raise op_error(RuntimeError, name, "For integral input tensors, argument alpha must not be a floating "
+                       "point number.")
+    if r is _dt.bool and not isinstance(alpha, bool) and alpha not in (0, 1):
+        alpha = True                 # bool arithmetic: any non-zero alpha is True, as in PyTorch
+    if not isinstance(b, Tensor):
+        return _dt_cast_scalar(b * alpha, r)
+    scaled = mul(b, alpha)
+    return scaled if scaled.dtype is r else scaled.to(r)
+
+
+def _dt_cast_scalar(v, d: _dt.dtype):
+    return bool(v) if d is _dt.bool else (int(v) if d.category == 1 else v)
+
+
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other`` with broadcasting and type promotion."""
     if out is not None:
         raise op_error(TypeError, "add", "out= is not supported; use the in-place variant instead")
     a, b = _check_operands("add", input, other)
     if alpha != 1:
-        b = mul(b, alpha) if isinstance(b, Tensor) else b * alpha
+        b = _scaled("add", a, b, alpha)
     return apply(ADD, (a, b))
 
 
@@ -473,8 +586,11 @@ def sub(input, other, *, alpha=1, out=None):
     if out is not None:
         raise op_error(TypeError, "sub", "out= is not supported; use the in-place variant instead")
     a, b = _check_operands("sub", input, other)
+    msg = _sub_bool_message((a, b))
+    if msg:
+        raise op_error(RuntimeError, "sub", msg)
     if alpha != 1:
-        b = mul(b, alpha) if isinstance(b, Tensor) else b * alpha
+        b = _scaled("sub", a, b, alpha)
     return apply(SUB, (a, b))
 
 
@@ -489,16 +605,16 @@ fmax = None  # not provided: NaN-ignoring max is rarely used
 fmod = _binary(FMOD, "fmod")
 remainder = _binary(REMAINDER, "remainder")
 atan2 = _binary(ATAN2, "atan2")
-eq = _binary(EQ, "eq")
-ne = _binary(NE, "ne")
-lt = _binary(LT, "lt")
-le = _binary(LE, "le")
-gt = _binary(GT, "gt")
-ge = _binary(GE, "ge")
+eq = _compare(EQ, "eq")
+ne = _compare(NE, "ne")
+lt = _compare(LT, "lt")
+le = _compare(LE, "le")
+gt = _compare(GT, "gt")
+ge = _compare(GE, "ge")
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-logical_and = _binary(LOGICAL_AND, "logical_and")
-logical_or = _binary(LOGICAL_OR, "logical_or")
-logical_xor = _binary(LOGICAL_XOR, "logical_xor")
+logical_and = _compare(LOGICAL_AND, "logical_and")
+logical_or = _compare(LOGICAL_OR, "logical_or")
+logical_xor = _compare(LOGICAL_XOR, "logical_xor")
 bitwise_and = _binary(BITWISE_AND, "bitwise_and")
 bitwise_or = _binary(BITWISE_OR, "bitwise_or")
 bitwise_xor = _binary(BITWISE_XOR, "bitwise_xor")
@@ -518,7 +634,7 @@ def div(input, other, *, rounding_mode: str | None = None, out=None):
         return apply(FLOOR_DIVIDE, (a, b))
     if rounding_mode == "trunc":
         return apply(DIV_TRUNC, (a, b))
-    raise op_error(ValueError, "div", f"expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
+    raise op_error(RuntimeError, "div", f"expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{rounding_mode}'")
 
 
 divide = true_divide = div
@@ -593,12 +709,15 @@ silu = _unary(SILU, "silu")
 
 
 def square(input):
-    return mul(input, input)
+    """``input ** 2`` (bool becomes int64, as PyTorch's ``pow(x, 2)``)."""
+    return pow(input, 2)
 
 
-def round(input, *, decimals: int = 0):
+def round(input, *, decimals: int | None = None):
     """Round half to even, to ``decimals`` places."""
-    return apply(ROUND, (input,), (int(decimals),))
+    if decimals is not None and isinstance(input, Tensor) and input.dtype.category != 2:
+        raise op_error(NotImplementedError, "round", f"\"round_cpu\" not implemented for '{torch_name(input.dtype)}'")
+    return apply(ROUND, (input,), (int(decimals or 0),))
 
 
 def gelu(input, approximate: str = "none"):
@@ -621,9 +740,9 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
-    x, y = _check_operands("where", input, other)
     if not isinstance(condition, Tensor):
         raise op_error(TypeError, "where", f"condition must be a Tensor, got {type(condition).__name__}")
+    x, y = _check_operands("where", condition, input, other)[1:]     # both branches may be numbers
     return apply(WHERE, (condition, x, y))
 
 
@@ -660,14 +779,19 @@ def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: flo
 
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-    """Elementwise ``|input - other| <= atol + rtol * |other|``."""
-    a = input.to(result_dtype([input.node, other.node])) if isinstance(other, Tensor) else input
-    diff = abs(sub(a, other)) if a.dtype is not _dt.bool else ne(a, other).to(_dt.int64)
-    tol = add(mul(abs(other), rtol), atol) if isinstance(other, Tensor) else builtins.abs(other) * rtol + atol
-    close = le(diff, tol)
-    close = logical_or(close, eq(a, other))
+    """Elementwise ``|input - other| <= atol + rtol * |other|``; infinities are close only to themselves."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise op_error(TypeError, "isclose", "isclose() expects two tensors")
+    if input.dtype is not other.dtype:
+        raise op_error(RuntimeError, "isclose", f"{torch_name(input.dtype)} did not match {torch_name(other.dtype)}")
+    same = eq(input, other)
+    if input.dtype is _dt.bool:
+        return same
+    finite = logical_and(isfinite(input), isfinite(other))
+    near = le(abs(sub(input, other)), add(mul(abs(other), rtol), atol))
+    close = logical_or(same, logical_and(finite, near))
     if equal_nan:
-        close = logical_or(close, logical_and(isnan(a), isnan(other) if isinstance(other, Tensor) else math.isnan(other)))
+        close = logical_or(close, logical_and(isnan(input), isnan(other)))
     return close
 
 
@@ -712,7 +836,7 @@ METHODS = [
     "isfinite", "signbit", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
     "cos", "tan", "tanh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "sigmoid",
     "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
-    "nan_to_num", "isclose", "allclose", "equal", "rsub",
+    "nan_to_num", "isclose", "allclose", "equal", "rsub", "multiply",
 ]
 INPLACE = [
     "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
@@ -721,5 +845,5 @@ INPLACE = [
     "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "exp", "exp2",
     "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "asin", "acos",
     "atan", "sinh", "cosh", "sigmoid", "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip",
-    "clamp_min", "clamp_max", "lerp", "nan_to_num",
+    "clamp_min", "clamp_max", "lerp", "nan_to_num", "multiply",
 ]

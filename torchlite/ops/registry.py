@@ -24,6 +24,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 REGISTRY: dict[str, "OpDef"] = {}
+_generation = [0]          # bumped on every change, so backends know when to refresh their kernel tables
+
+
+def generation() -> int:
+    """A number that changes whenever an op is registered or removed."""
+    return _generation[0]
 
 
 @dataclass(eq=False)
@@ -69,7 +75,14 @@ def register(op: OpDef) -> OpDef:
     if op.name in REGISTRY:
         raise ValueError(f"op {op.name!r} is already registered")
     REGISTRY[op.name] = op
+    _generation[0] += 1
     return op
+
+
+def unregister(name: str) -> None:
+    """Remove an op (for tests and experiments); programs already compiled keep their kernel."""
+    del REGISTRY[name]
+    _generation[0] += 1
 
 
 def defop(name: str, *, meta: Callable, params: tuple[str, ...] = (), **kw) -> Callable[[Callable], OpDef]:
