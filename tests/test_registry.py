@@ -768,6 +768,99 @@ case("full", lambda m, d: m.full((2, 3), True, dtype=d), DT(), ref=lambda d: np.
      dtypes=("bool", "float32", "int64"), tag="bool_value")
 
 
+# special values: every pair of (NaN, +-inf, +-0, finite) through the binary float ops, and through every unary
+# float op (torch is the oracle here: where numpy's own value differs, the case has no numpy reference)
+SPECIALS = (np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 3.0)
+_SX, _SY = V(np.array(SPECIALS)[:, None]), V(np.array(SPECIALS))
+for _name, _fn, _ref in (
+        ("add", lambda m, x, y: x + y, np.add), ("sub", lambda m, x, y: x - y, np.subtract),
+        ("mul", lambda m, x, y: x * y, np.multiply), ("div", lambda m, x, y: x / y, np.true_divide),
+        ("maximum", lambda m, x, y: m.maximum(x, y), np.maximum),
+        ("minimum", lambda m, x, y: m.minimum(x, y), np.minimum),
+        ("fmod", lambda m, x, y: m.fmod(x, y), np.fmod), ("remainder", lambda m, x, y: x % y, None),
+        ("floor_divide", lambda m, x, y: x // y, None),
+        ("div_trunc", lambda m, x, y: m.div(x, y, rounding_mode="trunc"), None),
+        ("atan2", lambda m, x, y: m.atan2(x, y), np.arctan2), ("pow", lambda m, x, y: x ** y, np.power),
+        ("eq", lambda m, x, y: x == y, np.equal), ("ne", lambda m, x, y: x != y, np.not_equal),
+        ("lt", lambda m, x, y: x < y, np.less), ("le", lambda m, x, y: x <= y, np.less_equal),
+        ("gt", lambda m, x, y: x > y, np.greater), ("ge", lambda m, x, y: x >= y, np.greater_equal),
+        ("logical_and", lambda m, x, y: m.logical_and(x, y), np.logical_and),
+        ("logical_or", lambda m, x, y: m.logical_or(x, y), np.logical_or),
+        ("logical_xor", lambda m, x, y: m.logical_xor(x, y), np.logical_xor),
+        ("lerp", lambda m, x, y: m.lerp(x, y, 0.3), lambda x, y: _np_lerp(x, y, 0.3))):
+    case(_name, _fn, _SX, _SY, ref=_ref, tag="special")
+for _name, _fn, _ref, _lo, _hi, _dts in _UNARY:
+    case(_name, _fn, V(np.array(SPECIALS + (0.5, -0.5)).reshape(3, 4)), ref=_ref, tag="special")
+for _name, _fn, _ref in (("softplus", lambda m, x: m.nn.functional.softplus(x), _np_softplus),
+                         ("gelu", lambda m, x: m.nn.functional.gelu(x), None),
+                         ("gelu", lambda m, x: m.nn.functional.gelu(x, approximate="tanh"), None),
+                         ("clamp", lambda m, x: m.clamp(x, -1.5, 2.0), lambda x: np.clip(x, -1.5, 2.0)),
+                         ("nan_to_num", lambda m, x: m.nan_to_num(x, posinf=1e30), None)):
+    case(_name, _fn, V(np.array(SPECIALS + (0.5, -0.5)).reshape(3, 4)), ref=_ref, tag="special")
+case("pow", lambda m, x, y: x ** y, F(3, 4, lo=-9, hi=9), F(3, 4, lo=30, hi=45), ref=np.power,
+     dtypes=("int64",), tag="overflow")
+for _name, _fn, _ref in (("abs", lambda m, x: x.abs(), np.abs), ("neg", lambda m, x: -x, np.negative),
+                         ("sign", lambda m, x: x.sign(), np.sign)):
+    case(_name, _fn, V([-128, 127, 0, -1, 1, -127]), ref=_ref, dtypes=("int8",), tag="extremes")
+case("amin", lambda m, x: x.amin(1), F(3, 4, special=True), ref=lambda x: x.min(1), tag="nan")
+case("argmin", lambda m, x: x.argmin(1), F(3, 4, special=True), tag="nan")
+case("cumsum", lambda m, x: x.cumsum(1), F(3, 4, special=True), ref=lambda x: x.cumsum(1), tag="special")
+case("prod", lambda m, x: x.prod(1), F(3, 4, special=True), ref=lambda x: x.prod(1), tag="special")
+case("mean", lambda m, x: x.mean(1), F(3, 4, special=True), ref=lambda x: x.mean(1), tag="special")
+case("var", lambda m, x: x.var(1), F(3, 4, special=True), tag="special")
+case("softmax", lambda m, x: x.softmax(1), F(3, 4, special=True), tag="special")
+case("log_softmax", lambda m, x: x.log_softmax(1), F(3, 4, special=True), tag="special")
+case("argsort", lambda m, x: x.argsort(1, descending=True, stable=True), F(3, 5, special=True), tag="special_desc")
+case("topk_indices", lambda m, x: x.topk(5, 1, largest=False).indices, F(3, 5, special=True), tag="special")
+case("matmul", lambda m, x, y: x @ y, F(3, 4, special=True), F(4, 2), tag="special")
+
+# more argument forms ---------------------------------------------------------------------------------------------
+case("cat", lambda m, x, e: m.cat([x, e, x]), F(2, 3), F(0), ref=lambda x, e: np.concatenate([x, x]),
+     dtypes=FLI, tag="legacy_empty")
+case("stack", lambda m, x, y: m.stack([x, y]), F(), F(), ref=lambda x, y: np.stack([x, y]), dtypes=FLI, tag="0d")
+case("index", lambda m, x, c: x[:, c], F(3, 4), Mask(4), ref=lambda x, c: x[:, c], tag="mask_dim1")
+case("index", lambda m, x, i: x[i], F(4, 3), F(5, dtype="int32", lo=-4, hi=4), ref=lambda x, i: x[i],
+     tag="int32_index")
+case("index", lambda m, x, i: x[i, i], F(4, 4), Idx(hi=4), ref=lambda x, i: x[i, i], tag="0d_index")
+case("gather", lambda m, x, i: x.gather(0, i), F(), Idx(hi=1), ref=lambda x, i: x.copy(), tag="0d")
+case("scatter", lambda m, x, i, s: x.scatter(1, i, s, reduce="add"), F(3, 4), Idx(3, 5, hi=4), F(3, 5),
+     ref=lambda x, i, s: _np_scatter(x, 1, i, s, np.add), tag="reduce_add")
+case("scatter", lambda m, x, i, s: x.scatter(1, i, s, reduce="multiply"), F(3, 4), Idx(3, 5, hi=4), F(3, 5),
+     ref=lambda x, i, s: _np_scatter(x, 1, i, s, np.multiply), tag="reduce_multiply")
+case("pad", lambda m, x: m.nn.functional.pad(x, (-1, 2, 1, -1), mode="circular"), F(1, 3, 4),
+     ref=lambda x: np.pad(x[:, :-1, 1:], ((0, 0), (1, 0), (0, 2)), mode="wrap"), tag="circular_crop")
+case("expand", lambda m, x: x.expand(2, 3), F(), ref=lambda x: np.broadcast_to(x, (2, 3)), dtypes=FLI, tag="0d")
+case("repeat", lambda m, x: x.repeat(2, 3), F(), ref=lambda x: np.tile(x, (2, 3)), dtypes=FLI, tag="0d")
+case("permute", lambda m, x: x.T, F(2, 3, 4), ref=lambda x: x.T, tag="T3d")
+case("permute", lambda m, x: x.mT, F(2, 3, 4), ref=lambda x: x.swapaxes(-1, -2), tag="mT")
+case("tril", lambda m, x: x.tril(), F(0, 3), ref=np.tril, tag="empty_rows")
+case("matmul", lambda m, x, y: x @ y, F(4, lo=-5, hi=5), F(4, 3, lo=-5, hi=5), ref=np.matmul,
+     dtypes=("int64", "int32"), tag="int")
+case("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), F(3, 4, lo=-5, hi=5), F(2, 4, lo=-5, hi=5),
+     F(2, lo=-5, hi=5), ref=lambda x, w, b: x @ w.T + b, dtypes=("int64",), tag="int")
+case("einsum", lambda m, a, b: m.einsum("ij,kj->ik", a, b), F(3, 4, lo=-5, hi=5), F(2, 4, lo=-5, hi=5),
+     ref=lambda a, b: a @ b.T, dtypes=("int64",), tag="int")
+case("softmax", lambda m, x: x.softmax(1, dtype=m.float64), F(3, 4), ref=lambda x: special.softmax(
+     x.astype(np.float64), 1), dtypes=("float32", "int64"), tag="dtype")
+case("log_softmax", lambda m, x: m.log_softmax(x, 0, dtype=m.float32), F(3, 4), ref=lambda x: special.log_softmax(
+     x.astype(np.float32), 0), dtypes=("float64",), tag="dtype")
+case("mean", lambda m, x: x.mean(1, dtype=m.float64), F(3, 4), ref=lambda x: x.astype(np.float64).mean(1),
+     dtypes=("float32", "int64"), tag="dtype")
+case("norm", lambda m, x: m.norm(x, dim=1, dtype=m.float64), F(3, 4), ref=lambda x: np.sqrt(
+     (x.astype(np.float64) ** 2).sum(1)), dtypes=("float32",), tag="dtype")
+case("cumprod", lambda m, x: x.cumprod(1, dtype=m.float32), F(3, 4, lo=-3, hi=3), ref=lambda x: x.cumprod(1).astype(
+     np.float32), dtypes=("int64",), tag="dtype")
+case("prod", lambda m, x: x.prod(1, dtype=m.float64), F(3, 4), ref=lambda x: x.astype(np.float64).prod(1),
+     dtypes=("float32", "int32"), tag="dtype")
+case("arange", lambda m, d: m.arange(1.0, 1.3, 0.1, dtype=d), DT(), ref=lambda d: np.arange(1.0, 1.3, 0.1, dtype=d),
+     tag="count_rounding")
+case("arange", lambda m, d: m.arange(-5, 7, 3, dtype=d), DT(), ref=lambda d: np.arange(-5, 7, 3, dtype=d),
+     dtypes=FLI, tag="int_step")
+case("linspace", lambda m, d: m.linspace(3, -2.5, 6, dtype=d), DT(), ref=lambda d: np.linspace(3, -2.5, 6), tag="down")
+case("full", lambda m, d: m.full((2,), 2.7, dtype=d), DT(), ref=lambda d: np.full(2, 2.7).astype(d),
+     dtypes=("int64", "int32", "float32"), tag="truncate")
+case("eye", lambda m, d: m.eye(3, 0, dtype=d), DT(), ref=lambda d: np.eye(3, 0, dtype=d), tag="zero_cols")
+
 # writes into (views of) the inputs themselves: with layout "noncontig" the input is a view of a larger
 # tensor, so the write goes through the view chain to its base (functionalization) and back
 case("slice_scatter", lambda m, x, v: _write(x, lambda: x.__setitem__((slice(1, 3),), v)), F(3, 4), F(2, 4),
