@@ -189,3 +189,15 @@ def test_default_device_and_unavailable_devices():
         tl.device("tpu")
     tl.set_default_device("cpu")
     assert tl.zeros(1).device == tl.device("cpu")
+
+
+def test_zero_dim_results_stay_arrays_through_buffer_reuse():
+    # numpy returns scalars for 0-d results; the program keeps them arrays, so out= reuse works on them
+    y = tl.tensor(1.5) * 2.0 + 1.0
+    assert "asarray(" in capture(y).program.source
+    assert y.item() == 4.0
+    loss = tl.tensor([[1.0, 2.0], [3.0, 4.0]]).mean()
+    assert loss.item() == 2.5
+    z = (loss * 0.5 + 1.0).exp()
+    assert isinstance(z.numpy(), np.ndarray) and z.numpy().shape == ()
+    np.testing.assert_allclose(z.item(), np.exp(2.25), rtol=1e-6)

@@ -133,7 +133,10 @@ def generate(graph) -> tuple[str, dict[int, object], int]:
         if out is not None:
             args.append(f"out={out.name}")
         comment = n.meta.get("stack_frame", "")
-        stmts.append((n, f"    {n.name} = cpu.{op.name}({', '.join(args)})" + (f"  # {comment}" if comment else "")))
+        call = f"cpu.{op.name}({', '.join(args)})"
+        if key[0] == ():
+            call = f"asarray({call})"           # numpy hands back scalars for 0-d results; keep arrays
+        stmts.append((n, f"    {n.name} = {call}" + (f"  # {comment}" if comment else "")))
         for r in dies_at.get(i, ()):
             if r is not out:
                 free.setdefault(shape_key[r], []).append(r)
@@ -231,7 +234,7 @@ class CPUBackend(Backend):
             import torchlite
             from . import device
             self._namespace = {"cpu": _kernels(), "torchlite": torchlite, "device": device,
-                               "inf": float("inf"), "nan": float("nan"),
+                               "inf": float("inf"), "nan": float("nan"), "asarray": np.asarray, "np": np,
                                **{d.short: d.np for d in _DTYPES}}
         source, line_nodes, peak = generate(graph)
         filename = f"<torchlite-cpu-program-{next(_counter)}>"

@@ -5,7 +5,7 @@ An ``OpDef`` holds everything the rest of torchlite needs to know about one op-l
 - ``meta(srcs, params) -> (shape, dtype)``: shape and dtype rules, run when a node is built; it raises
   (RuntimeError, IndexError, TypeError, ValueError as PyTorch would) on bad input;
 - ``numpy``: the cpu kernel, called ``numpy(*inputs, **params, dtype=np_dtype)`` and returning an array of
-  exactly the meta shape and dtype; with ``supports_out`` it also takes ``out=`` (an array to write into),
+  exactly the meta shape and dtype (a numpy scalar is fine for a 0-d result: the program wraps those); with ``supports_out`` it also takes ``out=`` (an array to write into),
   which may be the buffer of one of the inputs listed in ``donate`` (elementwise ops list them all);
 - ``view``: the kernel may return a view of its first input (the memory planner must keep that alive);
   ``inverse(base, value, **params)``: for view ops, how a write to the view becomes a new base value
