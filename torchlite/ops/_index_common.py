@@ -15,12 +15,11 @@ import numpy as np
 from .. import dtypes as _dt
 from ..lazy import op_error
 from ..tensor import Tensor
-from ._meta import wrap_dim
+from ._meta import CPP_SCALAR_NAMES, wrap_dim
 
 _INDEX_DTYPES = (_dt.int64, _dt.int32)
 _F32 = np.dtype(np.float32)
 _BF16 = _dt.bfloat16.np
-_CTYPES = {"int64": "int64_t", "int32": "int32_t", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t"}
 
 
 def _err(cls, name, msg):
@@ -62,11 +61,11 @@ def _scalar_for(dtype: _dt.dtype, v, name: str):
     if dtype.category == 0:
         return bool(v)
     if isinstance(v, float) and not math.isfinite(v):
-        raise _err(RuntimeError, name, f"value cannot be converted to type {_CTYPES[dtype.name]} without overflow")
+        raise _err(RuntimeError, name, f"value cannot be converted to type {CPP_SCALAR_NAMES[dtype.name]} without overflow")
     v = int(v)
     info = np.iinfo(dtype.np)
     if not info.min <= v <= info.max:
-        raise _err(RuntimeError, name, f"value cannot be converted to type {_CTYPES[dtype.name]} without overflow")
+        raise _err(RuntimeError, name, f"value cannot be converted to type {CPP_SCALAR_NAMES[dtype.name]} without overflow")
     return v
 
 

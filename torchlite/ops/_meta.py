@@ -81,6 +81,16 @@ def default_float(d: _dt.dtype) -> _dt.dtype:
     return d if d.category == 2 else _dt.get_default_dtype()
 
 
+# The C++ type names PyTorch prints: in dtype mismatch messages ("expected m1 and m2 to have the same dtype,
+# but got: float != double") and in scalar conversion messages ("value cannot be converted to type int8_t").
+C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+           "int8": "signed char", "uint8": "unsigned char", "int16": "short int", "int32": "int",
+           "int64": "long int", "bool": "bool"}
+CPP_SCALAR_NAMES = {"int64": "int64_t", "int32": "int32_t", "int16": "int16_t", "int8": "int8_t",
+                    "uint8": "uint8_t", "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+                    "float64": "double", "bool": "bool"}
+
+
 def torch_name(d: _dt.dtype) -> str:
     from ..tensor import _pretty
     return _pretty(d)

@@ -9,12 +9,16 @@ nodes with no inputs, so the compiler can fuse them; the fill value of ``full`` 
 """
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 from .. import dtypes as _dt
 from ..devices import to_device
 from ..lazy import LazyNode, op_error, user_frame
 from ..tensor import Tensor, apply
+from ._meta import CPP_SCALAR_NAMES
 from .registry import OpDef, register
 
 
@@ -227,7 +231,6 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: b
     if (end - start) * step < 0:
         raise op_error(RuntimeError, "arange", f"upper bound and larger bound inconsistent with step sign "
                        f"(start={start}, end={end}, step={step})")
-    import math
     n = max(0, math.ceil((end - start) / step))
     if dtype is None:
         d = _dt.int64 if all(isinstance(v, int) for v in vals) else _dt.get_default_dtype()
@@ -243,8 +246,6 @@ INPLACE: list[str] = []
 
 # --- ranges: linspace, logspace; eye -----------------------------------------------------------------------
 
-import itertools  # noqa: E402  (this section was added after the module's header)
-import math  # noqa: E402
 
 def _range_bound(name: str, v, which: str):
     if isinstance(v, Tensor):
@@ -455,8 +456,6 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad:
 
 # --- writing constants into existing tensors: fill_, zero_, copy_ ------------------------------------------
 
-_CPP_NAMES = {"int64": "int64_t", "int32": "int32_t", "int16": "int16_t", "int8": "int8_t", "uint8": "uint8_t",
-              "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
 
 
 def _fill_value(name: str, value, d: _dt.dtype):
@@ -468,7 +467,7 @@ def _fill_value(name: str, value, d: _dt.dtype):
                        f"({type(value).__name__}), but expected a number or a 0-dimensional Tensor")
     if d is _dt.bool:
         return bool(value)
-    overflow = op_error(RuntimeError, name, f"value cannot be converted to type {_CPP_NAMES[d.name]} without overflow")
+    overflow = op_error(RuntimeError, name, f"value cannot be converted to type {CPP_SCALAR_NAMES[d.name]} without overflow")
     if d.category == 1:
         if isinstance(value, float) and not np.isfinite(value):
             raise overflow

@@ -31,12 +31,9 @@ from ..tensor import Tensor, apply
 from . import movement as _mv
 from ._index_common import (_BF16, _F32, _INDEX_DTYPES, _check_bounds, _check_tensor, _compute, _err, _is_number,
                             _scalar_for)
-from ._meta import broadcast_shapes, torch_name
+from ._meta import C_NAMES, broadcast_shapes, torch_name
 from .registry import OpDef, register
 
-_C_NAMES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
-            "uint8": "unsigned char", "bool": "bool", "float32": "float", "float64": "double",
-            "float16": "c10::Half", "bfloat16": "c10::BFloat16"}
 
 
 # --- small helpers ----------------------------------------------------------------------------------------
@@ -457,7 +454,7 @@ def _check_mask(name: str, mask, what="masked_fill_"):
         if what == "masked_select":
             raise _err(RuntimeError, name, "masked_select: expected BoolTensor for mask")
         raise _err(RuntimeError, name, f"{what} only supports boolean masks, but got mask with dtype "
-                   f"{_C_NAMES[mask.dtype.name]}")
+                   f"{C_NAMES[mask.dtype.name]}")
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:

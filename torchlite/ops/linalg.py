@@ -18,18 +18,14 @@ import functools
 import numpy as np
 
 from .. import dtypes as _dt
-from ..lazy import LazyNode, op_error
+from ..lazy import op_error
 from ..tensor import Tensor, apply
-from ._meta import broadcast_shapes, numel, torch_name
+from ._meta import C_NAMES, broadcast_shapes, numel, torch_name
 from .registry import OpDef, register
 
 _F32 = np.dtype(np.float32)
 _COMPUTE = {_dt.float16.np: _F32, _dt.bfloat16.np: _F32}   # low-precision floats compute in float32
 
-# The C++ type names PyTorch prints in some messages ("expected m1 and m2 to have the same dtype, ...").
-C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
-           "int8": "signed char", "uint8": "unsigned char", "int16": "short int", "int32": "int",
-           "int64": "long int", "bool": "bool"}
 
 _ERRORS = (RuntimeError, IndexError, ValueError, TypeError)
 

@@ -9,7 +9,6 @@ float16/bfloat16 in float32 and round once at the end, as PyTorch's CPU kernels 
 """
 from __future__ import annotations
 
-import builtins
 import math
 
 import numpy as np
@@ -18,7 +17,7 @@ from scipy import special as _sp
 from .. import dtypes as _dt
 from ..lazy import LazyNode, op_error
 from ..tensor import Tensor, apply
-from ._meta import _PROMOTE, default_float, pointwise_shape, result_dtype, torch_name
+from ._meta import _PROMOTE, C_NAMES, default_float, pointwise_shape, result_dtype, torch_name
 from .registry import OpDef, register
 
 _F32 = np.dtype(np.float32)
@@ -497,17 +496,12 @@ def _meta_lerp(srcs, params):
     if srcs[0].dtype.category != 2:
         raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for '{torch_name(srcs[0].dtype)}'")
     if type(srcs[1]) is LazyNode and srcs[1].dtype is not srcs[0].dtype:
-        raise RuntimeError(f"expected dtype {_c_name(srcs[0].dtype)} for `end` but got dtype "
-                           f"{_c_name(srcs[1].dtype)}")
+        raise RuntimeError(f"expected dtype {C_NAMES[srcs[0].dtype.name]} for `end` but got dtype "
+                           f"{C_NAMES[srcs[1].dtype.name]}")
     if type(srcs[2]) is LazyNode and srcs[2].dtype is not srcs[0].dtype:
-        raise RuntimeError(f"expected dtype {_c_name(srcs[0].dtype)} for `weight` but got dtype "
-                           f"{_c_name(srcs[2].dtype)}")
+        raise RuntimeError(f"expected dtype {C_NAMES[srcs[0].dtype.name]} for `weight` but got dtype "
+                           f"{C_NAMES[srcs[2].dtype.name]}")
     return shape, srcs[0].dtype
-
-
-def _c_name(d: _dt.dtype) -> str:
-    """The C++ type name PyTorch's messages use for a float dtype."""
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16"}.get(d.name, d.name)
 
 
 LERP = _pw("lerp", _meta_lerp, _float_kernel(_lerp))

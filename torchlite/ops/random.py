@@ -22,9 +22,9 @@ from .. import dtypes as _dt
 from ..devices import to_device
 from ..lazy import op_error
 from ..tensor import Tensor
-from ._meta import broadcast_shapes, torch_name
+from ._meta import C_NAMES, CPP_SCALAR_NAMES, broadcast_shapes, torch_name
 from .creation import _leaf, _shape_arg
-from .linalg import C_NAMES, _check_bias
+from .linalg import _check_bias
 
 _DEFAULT_SEED = 67280421310721      # what a new torch.Generator() starts from
 _STATE_BYTES = 56                   # PCG64 state (16) + increment (16) + has_uint32 (8) + uinteger (8) + seed (8)
@@ -330,8 +330,7 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
     if d is _dt.float16 and n > 2049:
         raise op_error(RuntimeError, "randperm", "n cannot be greater than 2049 for Half type.")
     if d.category == 1 and n - 1 > np.iinfo(d.np).max:
-        from .creation import _CPP_NAMES
-        raise op_error(RuntimeError, "randperm", f"value cannot be converted to type {_CPP_NAMES[d.name]} without "
+        raise op_error(RuntimeError, "randperm", f"value cannot be converted to type {CPP_SCALAR_NAMES[d.name]} without "
                        "overflow")
     dev = to_device(device)
     g = _np_gen("randperm", generator)
