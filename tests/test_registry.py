@@ -1,21 +1,28 @@
 """Registry-wide differential tests: every op in ``torchlite.ops.REGISTRY`` against torch and numpy float64.
 
 ``CASES`` holds at least one case per registered op (``test_every_registry_op_has_a_case`` fails when a new
-op lands without one). A case names the op it exercises, a builder ``fn(m, *inputs)`` written once against
-the public API and run with ``m = torchlite`` and ``m = torch``, its input specs, and optionally a numpy
-float64 reference ``ref(*arrays)``. For each case:
+op lands without one, ``test_every_registry_op_has_an_empty_case`` when it has no zero-size case). A case
+names the op it exercises, a builder ``fn(m, *inputs)`` written once against the public API and run with
+``m = torchlite`` and ``m = torch``, its input specs (``F``: data in the case's dtype, ``Idx``/``Perm``:
+int64 indices, ``Mask``: bool, ``V``: explicit values, ``DT``: the dtype object itself), the dtypes it runs
+in (float64 and float32, or the natural dtypes of integer/bool ops), and optionally a numpy/scipy float64
+reference ``ref(*arrays)``. For each case:
 
-- ``test_case_exercises_its_op``: the op is really a node of the captured torchlite graph (``fx.capture``);
-- ``test_matches_torch``: the result equals torch's (CPU) in shape, dtype name and values, for each of the
-  case's dtypes (float64 and float32, or the natural dtypes of integer/bool ops), with contiguous inputs and
-  with non-contiguous views of larger tensors (a transpose for 2-d inputs, a stride-2 slice of dim 0 for
-  1-d inputs and of dim 1 for inputs of 3 dims or more); tolerances: float64 rtol 1e-12, float32 rtol 1e-5;
-- ``test_matches_numpy_float64``: the float64 result equals the numpy/scipy reference within rtol 1e-12
-  (runs without torch);
-- ``test_empty_matches_torch``: a zero-size variant, against torch.
+- ``test_case_exercises_its_op``: the op is a node of the captured torchlite graph (``fx.capture``), so a
+  case cannot silently test something else;
+- ``test_matches_torch``: the result equals torch's (CPU) in shape, dtype name and values (float64: rtol
+  1e-12, float32: rtol 1e-5; integers and bool exactly), for each dtype and each input layout: contiguous;
+  noncontig (a view of a larger tensor: every other element of a 1-d input, the transpose of a 2-d one,
+  every other entry of dim 1 for 3 dims or more); fresh (a clone, i.e. an intermediate that dies at the op,
+  so the memory planner may hand its buffer to the op as ``out=``);
+- ``test_matches_numpy_float64``: the float64 result equals the reference within rtol 1e-12 (no torch needed);
+- ``test_empty_matches_torch``: the case's zero-size variant builds the op and matches torch;
+- ``test_kernel_contract``: every kernel the case runs keeps the registry contract (CONVENTIONS.md) node by
+  node: exact meta shape and dtype, inputs never mutated, no aliasing except by view ops, ``out=`` honoured.
 
-Input values are the same for both layouts and for torch and torchlite (one numpy array per input, seeded
-by the case id). A parametrization that shows a torchlite bug is an ``xfail(strict=True)`` naming the bug.
+Input values are the same for every layout and for torch and torchlite (one numpy array per input, seeded
+by the case id). A parametrization that shows a torchlite bug is an ``xfail(strict=True)`` naming the bug
+and its one-line repro (``Case.xfail`` maps an fnmatch pattern on ``"<test>:<param id>"`` to the reason).
 """
 from __future__ import annotations
 
@@ -38,7 +45,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:Us
 FL = ("float64", "float32")
 FLI = FL + ("int64",)
 INTS = ("int64", "int32", "int16", "int8", "uint8")
-LAYOUTS = ("contiguous", "noncontig")
+LAYOUTS = ("contiguous", "noncontig", "fresh")
 # (rtol, atol) by result dtype; integers and bool compare exactly
 TOL = {"float64": (1e-12, 1e-14), "float32": (1e-5, 1e-6)}
 
@@ -97,10 +104,6 @@ class DT:
     name: str | None = None
 
 
-def _np_dtype(name: str) -> np.dtype:
-    return np.dtype(name)
-
-
 def make(spec, dtype: str, rng: np.random.Generator):
     """The numpy value of one input (a dtype name for ``DT``)."""
     if isinstance(spec, DT):
@@ -111,7 +114,7 @@ def make(spec, dtype: str, rng: np.random.Generator):
         p = np.argsort(rng.random(full), axis=spec.dim)
         return np.ascontiguousarray(np.take(p, np.arange(spec.shape[spec.dim]), axis=spec.dim)).astype(np.int64)
     d = spec.dtype or dtype
-    nd = _np_dtype(d)
+    nd = np.dtype(d)
     if spec.values is not None:
         return np.array(spec.values, dtype=np.float64).reshape(spec.shape).astype(nd)
     shape = spec.shape
@@ -141,8 +144,11 @@ def _layout(a: np.ndarray, layout: str):
     """(base array, view builder): the view of a tensor made from the base has ``a``'s values.
 
     noncontig: 1-d -> every other element of a twice-as-long base; 2-d -> the transpose of the transposed
-    values; 3-d and more -> every other entry of dim 1 of a base twice as long there.
+    values; 3-d and more -> every other entry of dim 1 of a base twice as long there. fresh: a clone, i.e. an
+    intermediate of the graph that dies at the op, whose buffer the memory planner may hand to the op as out=.
     """
+    if layout == "fresh":
+        return a, lambda t: t.clone()
     if layout == "contiguous" or a.ndim == 0:
         return a, lambda t: t
     if a.ndim == 1:
@@ -177,12 +183,21 @@ def case(op, fn, *inputs, **kw) -> Case:
     return c
 
 
+def _np_gelu(x):
+    return 0.5 * x * (1 + special.erf(x / math.sqrt(2)))
+
+
 def _np_gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
 def _np_softplus(x, beta=1.0, threshold=20.0):
     return np.where(x * beta > threshold, x, np.log1p(np.exp(x * beta)) / beta)
+
+
+def _np_sign(x):
+    """torch.sign: like np.sign, but sign(NaN) is 0 (torch's value; torchlite matches it)."""
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype) if x.dtype.kind == "f" else np.sign(x)
 
 
 def _np_trunc_div(a, b):
@@ -212,6 +227,11 @@ def _np_setitem(x, key, v):
     out = x.copy()
     out[key] = v
     return out
+
+
+def _realized(t):
+    """``t`` computed now (a torchlite tensor becomes a leaf of later graphs, as after ``loss.item()``)."""
+    return t.realize() if isinstance(t, tl.Tensor) else t
 
 
 def _np_diag_scatter(x, v, offset):
@@ -343,7 +363,7 @@ _UNARY = [
     ("relu", lambda m, x: m.relu(x), lambda x: np.maximum(x, 0), -2, 2, FLI + ("int8",)),
     ("neg", lambda m, x: -x, np.negative, -2, 2, FLI + ("int8",)),
     ("abs", lambda m, x: m.abs(x), np.abs, -2, 2, FLI + ("int16",)),
-    ("sign", lambda m, x: m.sign(x), np.sign, -2, 2, FLI),
+    ("sign", lambda m, x: m.sign(x), _np_sign, -2, 2, FLI),
     ("floor", lambda m, x: x.floor(), np.floor, -3, 3, FLI),
     ("ceil", lambda m, x: m.ceil(x), np.ceil, -3, 3, FLI),
     ("trunc", lambda m, x: m.trunc(x), np.trunc, -3, 3, FLI),
@@ -353,8 +373,7 @@ for _name, _fn, _ref, _lo, _hi, _dts in _UNARY:
     case(_name, _fn, F(3, 4, lo=_lo, hi=_hi), ref=_ref, dtypes=_dts, empty=(F(0, 3, lo=_lo, hi=_hi),))
 case("exp", lambda m, x: m.exp(x), F(2, 3, 4), ref=np.exp, tag="3d")
 case("exp", lambda m, x: m.exp(x), F(), ref=np.exp, tag="0d")
-case("sign", lambda m, x: m.sign(x), F(3, 4, special=True), ref=lambda x: np.where(np.isnan(x), 0.0, np.sign(x)),
-     tag="special")
+case("sign", lambda m, x: m.sign(x), F(3, 4, special=True), ref=_np_sign, tag="special")
 case("sign", lambda m, x: m.sign(x), F(3, 4, lo=-2, hi=3), ref=np.sign, dtypes=("int64",), tag="int")
 case("sign", lambda m, x: m.sign(x), F(3, 4), ref=lambda x: x.copy(), dtypes=("bool",), tag="bool")
 case("round", lambda m, x: m.round(x), V([[0.5, 1.5, 2.5, -0.5], [-1.5, -2.5, 3.5, 0.49999999999999994]]),
@@ -407,7 +426,8 @@ case("sum", lambda m, x: x.sum(dim=1), F(3, 4), ref=lambda x: x.sum(1), dtypes=F
 case("sum", lambda m, x: x.sum(), F(2, 3, 4), ref=np.sum, dtypes=FLI + ("uint8",), tag="all")
 case("sum", lambda m, x: m.sum(x, dim=(0, -1), keepdim=True), F(2, 3, 4), ref=lambda x: x.sum((0, 2), keepdims=True),
      tag="keepdim")
-case("sum", lambda m, x: x.sum(dim=0, dtype=m.float64), F(3, 4), ref=lambda x: x.astype(np.float64).sum(0), dtypes=("float32", "int64"),
+case("sum", lambda m, x: x.sum(dim=0, dtype=m.float64), F(3, 4), ref=lambda x: x.astype(np.float64).sum(0),
+     dtypes=("float32", "int64"),
      tag="dtype")
 case("sum", lambda m, x: x.sum(dim=1), F(3, 0), ref=lambda x: x.sum(1), tag="empty_dim")
 case("mean", lambda m, x: x.mean(dim=-1), F(3, 4), ref=lambda x: x.mean(-1), empty=(F(0, 4),))
@@ -610,8 +630,8 @@ case("argsort", lambda m, x: x.sort(dim=-1, stable=True).indices, F(3, 6, lo=-2,
 case("argsort", lambda m, x: m.sort(x, dim=1, descending=True, stable=True).indices, F(3, 6, lo=-2, hi=2),
      ref=lambda x: 5 - np.flip(np.argsort(np.flip(x, 1), 1, kind="stable"), 1), dtypes=("int64",),
      tag="stable_descending")
-case("topk_indices", lambda m, x: x.topk(2, dim=1).indices, F(3, 5, lo=-1000, hi=1000), ref=lambda x: np.argsort(-x, 1)[:, :2],
-     dtypes=FLI, empty=(F(0, 5),))
+case("topk_indices", lambda m, x: x.topk(2, dim=1).indices, F(3, 5, lo=-1000, hi=1000),
+     ref=lambda x: np.argsort(-x, 1)[:, :2], dtypes=FLI, empty=(F(0, 5),))
 case("topk_indices", lambda m, x: m.topk(x, 3, dim=0, largest=False).values, F(4, 3),
      ref=lambda x: np.sort(x, 0)[:3], tag="smallest")
 
@@ -791,12 +811,17 @@ for _name, _fn, _ref in (
     case(_name, _fn, _SX, _SY, ref=_ref, tag="special")
 for _name, _fn, _ref, _lo, _hi, _dts in _UNARY:
     case(_name, _fn, V(np.array(SPECIALS + (0.5, -0.5)).reshape(3, 4)), ref=_ref, tag="special")
-for _name, _fn, _ref in (("softplus", lambda m, x: m.nn.functional.softplus(x), _np_softplus),
-                         ("gelu", lambda m, x: m.nn.functional.gelu(x), None),
-                         ("gelu", lambda m, x: m.nn.functional.gelu(x, approximate="tanh"), None),
-                         ("clamp", lambda m, x: m.clamp(x, -1.5, 2.0), lambda x: np.clip(x, -1.5, 2.0)),
-                         ("nan_to_num", lambda m, x: m.nan_to_num(x, posinf=1e30), None)):
-    case(_name, _fn, V(np.array(SPECIALS + (0.5, -0.5)).reshape(3, 4)), ref=_ref, tag="special")
+for _name, _fn, _ref, _dts in (
+        ("softplus", lambda m, x: m.nn.functional.softplus(x), _np_softplus, FL),
+        # exact gelu in float64 only: torch's own float32 gelu(+inf) is NaN on contiguous inputs (its vectorized
+        # path) but inf on strided ones, so float32 +inf has no single torch value (gelu-special_noinf below)
+        ("gelu", lambda m, x: m.nn.functional.gelu(x), _np_gelu, ("float64",)),
+        ("gelu", lambda m, x: m.nn.functional.gelu(x, approximate="tanh"), _np_gelu_tanh, FL),
+        ("clamp", lambda m, x: m.clamp(x, -1.5, 2.0), lambda x: np.clip(x, -1.5, 2.0), FL),
+        ("nan_to_num", lambda m, x: m.nan_to_num(x, posinf=1e30), None, FL)):
+    case(_name, _fn, V(np.array(SPECIALS + (0.5, -0.5)).reshape(3, 4)), ref=_ref, dtypes=_dts, tag="special")
+case("gelu", lambda m, x: m.nn.functional.gelu(x), V(np.array([v for v in SPECIALS if v != np.inf] + [0.5, -0.5, 4.0])
+                                                     .reshape(3, 4)), ref=_np_gelu, tag="special_noinf")
 case("pow", lambda m, x, y: x ** y, F(3, 4, lo=-9, hi=9), F(3, 4, lo=30, hi=45), ref=np.power,
      dtypes=("int64",), tag="overflow")
 for _name, _fn, _ref in (("abs", lambda m, x: x.abs(), np.abs), ("neg", lambda m, x: -x, np.negative),
@@ -810,7 +835,8 @@ case("mean", lambda m, x: x.mean(1), F(3, 4, special=True), ref=lambda x: x.mean
 case("var", lambda m, x: x.var(1), F(3, 4, special=True), tag="special")
 case("softmax", lambda m, x: x.softmax(1), F(3, 4, special=True), tag="special")
 case("log_softmax", lambda m, x: x.log_softmax(1), F(3, 4, special=True), tag="special")
-case("argsort", lambda m, x: x.argsort(1, descending=True, stable=True), F(3, 5, special=True), tag="special_desc")
+case("argsort", lambda m, x: x.argsort(dim=1, descending=True, stable=True), F(3, 5, special=True),
+     tag="special_desc")
 case("topk_indices", lambda m, x: x.topk(5, 1, largest=False).indices, F(3, 5, special=True), tag="special")
 case("matmul", lambda m, x, y: x @ y, F(3, 4, special=True), F(4, 2), tag="special")
 
@@ -821,7 +847,15 @@ case("stack", lambda m, x, y: m.stack([x, y]), F(), F(), ref=lambda x, y: np.sta
 case("index", lambda m, x, c: x[:, c], F(3, 4), Mask(4), ref=lambda x, c: x[:, c], tag="mask_dim1")
 case("index", lambda m, x, i: x[i], F(4, 3), F(5, dtype="int32", lo=-4, hi=4), ref=lambda x, i: x[i],
      tag="int32_index")
-case("index", lambda m, x, i: x[i, i], F(4, 4), Idx(hi=4), ref=lambda x, i: x[i, i], tag="0d_index")
+# a 0-d integer tensor index selects like an int (torch returns a view of x), also next to a tensor index;
+# index_put indexes with it as a tensor (no select)
+case("getitem", lambda m, x, i: x[i, i], F(4, 4), Idx(hi=4), ref=lambda x, i: x[i, i], tag="0d_index")
+case("index", lambda m, x, i, j: x[i, j], F(4, 5), Idx(hi=4), Idx(3, hi=5), ref=lambda x, i, j: x[i, j],
+     tag="0d_index")
+case("index_put", lambda m, x, i, v: x.index_put((i,), v), F(4, 3), Idx(hi=4), F(3),
+     ref=lambda x, i, v: _np_setitem(x, i, v), dtypes=FLI, tag="0d_index")
+case("index_put", lambda m, x, i, v: x.index_put((i,), v, accumulate=True), F(4, 3), Idx(hi=4), F(),
+     ref=lambda x, i, v: _np_setitem(x, i, x[i] + v), tag="0d_index_accumulate")
 case("gather", lambda m, x, i: x.gather(0, i), F(), Idx(hi=1), ref=lambda x, i: x.copy(), tag="0d")
 case("scatter", lambda m, x, i, s: x.scatter(1, i, s, reduce="add"), F(3, 4), Idx(3, 5, hi=4), F(3, 5),
      ref=lambda x, i, s: _np_scatter(x, 1, i, s, np.add), tag="reduce_add")
@@ -857,9 +891,17 @@ case("arange", lambda m, d: m.arange(1.0, 1.3, 0.1, dtype=d), DT(), ref=lambda d
 case("arange", lambda m, d: m.arange(-5, 7, 3, dtype=d), DT(), ref=lambda d: np.arange(-5, 7, 3, dtype=d),
      dtypes=FLI, tag="int_step")
 case("linspace", lambda m, d: m.linspace(3, -2.5, 6, dtype=d), DT(), ref=lambda d: np.linspace(3, -2.5, 6), tag="down")
+
+
 case("full", lambda m, d: m.full((2,), 2.7, dtype=d), DT(), ref=lambda d: np.full(2, 2.7).astype(d),
      dtypes=("int64", "int32", "float32"), tag="truncate")
 case("eye", lambda m, d: m.eye(3, 0, dtype=d), DT(), ref=lambda d: np.eye(3, 0, dtype=d), tag="zero_cols")
+
+# 0-d chains: numpy returns scalars for 0-d results; the program keeps them arrays so the memory planner can
+# hand them on as out=. loss_chain starts from a realized 0-d tensor (a leaf, as after ``loss.item()``).
+case("add", lambda m, x: x * 2 + 1, F(), ref=lambda x: x * 2 + 1, dtypes=("float64", "int64"), tag="0d_chain")
+case("add", lambda m, x: _realized(x.mean()) * 0.5 + 1, F(3, 4), ref=lambda x: x.mean() * 0.5 + 1,
+     dtypes=("float64",), tag="loss_chain")
 
 # writes into (views of) the inputs themselves: with layout "noncontig" the input is a view of a larger
 # tensor, so the write goes through the view chain to its base (functionalization) and back
@@ -892,6 +934,108 @@ case("softmax", lambda m, x: x.softmax(0), F(3000, lo=-3, hi=3), ref=lambda x: s
 case("matmul", lambda m, x, y: x @ y, F(3, 1000), F(1000, 2), ref=np.matmul, tag="long")
 case("prod", lambda m, x: x.prod(), F(500, lo=0.9, hi=1.1), ref=np.prod, tag="long")
 case("cumprod", lambda m, x: x.cumprod(0), F(500, lo=0.9, hi=1.1), ref=lambda x: x.cumprod(0), tag="long")
+
+# more special values: the remaining float ops and reductions ----------------------------------------------------
+_SV = V(np.array(SPECIALS + (0.5, -0.5)).reshape(3, 4))
+case("logical_not", lambda m, x: m.logical_not(x), _SV, ref=np.logical_not, tag="special")
+case("cast", lambda m, x: x.float(), _SV, ref=lambda x: x.astype(np.float32), dtypes=("float64",),
+     tag="special_float")
+case("cast", lambda m, x: x.double(), _SV, ref=lambda x: x.astype(np.float64), dtypes=("float32",),
+     tag="special_double")
+case("round", lambda m, x: m.round(x, decimals=1), _SV, ref=lambda x: np.round(x, 1), tag="special_decimals")
+case("where", lambda m, c, x, y: m.where(c, x, y), Mask(3, 4), _SV, F(3, 4, special=True),
+     ref=np.where, tag="special")
+case("any", lambda m, x: x.any(1), F(3, 4, special=True), ref=lambda x: x.any(1), tag="special")
+case("amax", lambda m, x: x.amax(0), F(4, 3, special=True), ref=lambda x: x.max(0), tag="special_dim")
+case("norm", lambda m, x: x.norm(p=float("inf"), dim=1), F(3, 4, special=True),
+     ref=lambda x: np.abs(x).max(1), tag="special_inf")
+case("norm", lambda m, x: x.norm(p=1, dim=0), F(4, 3, special=True), ref=lambda x: np.abs(x).sum(0),
+     tag="special_p1")
+case("logsumexp", lambda m, x: m.logsumexp(x, 1), F(3, 4, special=True), tag="special_random")
+
+# more 0-d inputs: 0-d with 0-d through the binary ops, and through unary ops and reductions ----------------------
+for _name, _fn, _ref, _dts in (
+        ("sub", lambda m, x, y: x - y, np.subtract, FLI), ("mul", lambda m, x, y: x * y, np.multiply, FLI),
+        ("div", lambda m, x, y: x / y, np.true_divide, FL),
+        ("fmod", lambda m, x, y: m.fmod(x, y), np.fmod, FL), ("remainder", lambda m, x, y: x % y, np.remainder, FL),
+        ("floor_divide", lambda m, x, y: x // y, np.floor_divide, FL),
+        ("div_trunc", lambda m, x, y: m.div(x, y, rounding_mode="trunc"), _np_trunc_div, FL),
+        ("atan2", lambda m, x, y: m.atan2(x, y), np.arctan2, FL),
+        ("pow", lambda m, x, y: m.pow(x.abs(), y), lambda x, y: np.abs(x) ** y, FL),
+        ("maximum", lambda m, x, y: m.maximum(x, y), np.maximum, FLI),
+        ("minimum", lambda m, x, y: m.minimum(x, y), np.minimum, FLI),
+        ("lerp", lambda m, x, y: m.lerp(x, y, 0.25), lambda x, y: _np_lerp(x, y, 0.25), FL),
+        ("eq", lambda m, x, y: x == y, np.equal, FLI), ("lt", lambda m, x, y: x < y, np.less, FLI),
+        ("logical_and", lambda m, x, y: m.logical_and(x, y), np.logical_and, FLI)):
+    case(_name, _fn, F(lo=0.5, hi=3, signed=True), F(lo=0.5, hi=3, signed=True), ref=_ref, dtypes=_dts,
+         tag="0d_pair")
+case("bitwise_and", lambda m, x, y: x & y, F(lo=-100, hi=100), F(lo=-100, hi=100), ref=np.bitwise_and,
+     dtypes=("int64", "uint8"), tag="0d_pair")
+case("bitwise_left_shift", lambda m, x, y: x << y, F(lo=-100, hi=100), F(lo=0, hi=5), ref=np.left_shift,
+     dtypes=("int64", "int8"), tag="0d_pair")
+for _name, _fn, _ref, _dts in (
+        ("sigmoid", lambda m, x: x.sigmoid(), special.expit, FL),
+        ("relu", lambda m, x: x.relu(), lambda x: np.maximum(x, 0), FLI),
+        ("sign", lambda m, x: x.sign(), _np_sign, FLI), ("abs", lambda m, x: x.abs(), np.abs, FLI),
+        ("neg", lambda m, x: -x, np.negative, FLI), ("round", lambda m, x: x.round(), np.round, FL),
+        ("isnan", lambda m, x: x.isnan(), np.isnan, FL), ("logical_not", lambda m, x: ~x, np.logical_not, ("bool",)),
+        ("bitwise_not", lambda m, x: ~x, np.invert, ("int64", "int8")),
+        ("nan_to_num", lambda m, x: x.nan_to_num(), np.nan_to_num, FL),
+        ("gelu", lambda m, x: m.nn.functional.gelu(x), _np_gelu, FL),
+        ("softplus", lambda m, x: m.nn.functional.softplus(x), _np_softplus, FL),
+        ("clamp", lambda m, x: x.clamp(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), FL),
+        ("cast", lambda m, x: x.to(m.int32), lambda x: x.astype(np.int32), FL),
+        ("clone", lambda m, x: x.clone(), lambda x: x.copy(), FLI),
+        ("alias", lambda m, x: x.detach(), lambda x: x.copy(), FLI),
+        ("reshape", lambda m, x: x.reshape(1, 1), lambda x: x.reshape(1, 1), FLI),
+        ("permute", lambda m, x: x.permute(()), lambda x: x.copy(), FLI),
+        ("getitem", lambda m, x: x[None, ..., None], lambda x: x[None, ..., None], FLI),
+        ("roll", lambda m, x: x.roll(1), lambda x: x.copy(), FL),
+        ("mean", lambda m, x: x.mean(), lambda x: x.copy(), FL),
+        ("prod", lambda m, x: x.prod(0), lambda x: x.copy(), FLI),
+        ("var", lambda m, x: x.var(correction=0), lambda x: np.zeros(()), FL),
+        ("std", lambda m, x: x.std(0, correction=0), lambda x: np.zeros(()), FL),
+        ("amin", lambda m, x: x.amin(), lambda x: x.copy(), FLI),
+        ("argmin", lambda m, x: x.argmin(), lambda x: np.int64(0), FLI),
+        ("cumprod", lambda m, x: x.cumprod(0), lambda x: x.copy(), FLI),
+        ("log_softmax", lambda m, x: x.log_softmax(0), lambda x: np.zeros(()), FL),
+        ("norm", lambda m, x: x.norm(), np.abs, FL),
+        ("all", lambda m, x: x.all(), lambda x: np.all(x), FLI + ("bool",)),
+        ("any", lambda m, x: x.any(0), lambda x: np.any(x), FLI + ("bool",)),
+        ("argsort", lambda m, x: x.argsort(), lambda x: np.int64(0), FL),
+        ("topk_indices", lambda m, x: x.topk(1).indices, lambda x: np.int64(0), FL)):
+    case(_name, _fn, F(lo=0.5, hi=3, signed=True), ref=_ref, dtypes=_dts, tag="0d")
+case("contiguous", lambda m, x: x.contiguous(), F(lo=0.5, hi=3, signed=True), ref=lambda x: x.copy(), dtypes=FLI,
+     tag="0d")
+case("where", lambda m, c, x, y: m.where(c, x, y), Mask(), F(), F(), ref=np.where, dtypes=FLI, tag="0d")
+case("where", lambda m, c, x, y: m.where(c, x, y), Mask(3, 1), F(), F(4), ref=np.where, tag="0d_broadcast")
+case("full", lambda m, d: m.full((), 2.5, dtype=d), DT(), ref=lambda d: np.full((), 2.5, d), dtypes=FLI, tag="0d")
+case("slice_scatter", lambda m, x, i: _inplace_view(x, lambda y: y[i].mul_(2)), F(4, 3), Idx(hi=4),
+     ref=lambda x, i: _np_setitem(x, i, 2 * x[i]), tag="0d_index")
+
+# more type promotion and integer wraparound ---------------------------------------------------------------------
+case("sub", lambda m, x, y: x - y, F(3, 4, lo=0, hi=50), F(4, lo=50, hi=100), ref=np.subtract,
+     dtypes=("uint8",), tag="wrap")
+case("mul", lambda m, x, y: x * y, F(3, 4, lo=-100, hi=100), F(4, lo=-100, hi=100), ref=np.multiply,
+     dtypes=("int8", "int16"), tag="wrap")
+case("cumsum", lambda m, x: x.cumsum(0, dtype=m.int8), F(6, 3, lo=50, hi=100), ref=lambda x: x.cumsum(0).astype(
+     np.int8), dtypes=("int64",), tag="wrap")
+case("where", lambda m, c, x, y: m.where(c, x, y), Mask(3, 4), F(3, 4), F(4, dtype="float64"),
+     ref=lambda c, x, y: np.where(c, x.astype(np.float64), y), dtypes=("float32", "int32", "bool"), tag="promote")
+case("maximum", lambda m, x, y: m.maximum(x, y), F(3, 4, lo=-5, hi=5), F(4, dtype="float32"),
+     ref=lambda x, y: np.maximum(x.astype(np.float32), y), dtypes=("int32", "uint8", "bool"), tag="promote")
+case("eq", lambda m, x, y: x == y, F(3, 4, step=1.0), F(4, dtype="int64", lo=-2, hi=3), ref=np.equal,
+     dtypes=("float32", "uint8"), tag="promote")
+case("bitwise_or", lambda m, x, y: x | y, F(3, 4, lo=-100, hi=100), Mask(4),
+     ref=lambda x, y: x | y.astype(x.dtype), dtypes=("int8", "uint8"), tag="promote")
+case("pow", lambda m, x: x ** 0.5, F(3, 4, lo=0, hi=50), ref=lambda x: np.sqrt(x).astype(np.float32),
+     dtypes=("int64",), tag="int_float_scalar")
+case("cat", lambda m, x, y: m.cat([x, y], 1), F(3, 2), Mask(3, 2), ref=lambda x, y: np.concatenate(
+     [x, y.astype(x.dtype)], 1), dtypes=("int8", "float32"), tag="bool_promote")
+case("floor_divide", lambda m, x, y: x // y, F(3, 4, lo=-100, hi=100), F(4, lo=1, hi=9, signed=True),
+     ref=np.floor_divide, dtypes=("int8", "int16"), tag="int_signs")
+case("remainder", lambda m, x, y: x % y, F(3, 4, lo=-100, hi=100), F(4, lo=1, hi=9, signed=True),
+     ref=np.remainder, dtypes=("int8", "int16"), tag="int_signs")
 
 
 def _setitem(x, key, v):
@@ -1013,9 +1157,15 @@ def test_case_exercises_its_op(cid):
     assert c.op in ops, f"case {cid} builds {sorted(ops)}, not {c.op}"
 
 
+def _layouts(c: Case, layouts=LAYOUTS):
+    """The layouts that differ for this case: noncontig needs an input of 1 dim or more, fresh any tensor."""
+    tensors = [s for s in c.inputs if not isinstance(s, DT)]
+    return [lay for lay in layouts if lay == "contiguous" or (lay == "fresh" and tensors)
+            or (lay == "noncontig" and any(_ndim(s) > 0 for s in tensors))]
+
+
 @pytest.mark.parametrize("cid,dtype,layout", _params(
-    "torch", [(c, f"{d}-{lay}", (c.id, d, lay)) for c in CASES for d in c.dtypes for lay in LAYOUTS
-              if lay == "contiguous" or any(not isinstance(s, DT) and _ndim(s) > 0 for s in c.inputs)]))
+    "torch", [(c, f"{d}-{lay}", (c.id, d, lay)) for c in CASES for d in c.dtypes for lay in _layouts(c)]))
 def test_matches_torch(cid, dtype, layout):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
@@ -1033,6 +1183,7 @@ def test_matches_numpy_float64(cid):
     want = np.asarray(c.ref(*_np_inputs(c, dtype)))
     assert tuple(got.shape) == want.shape, f"shape {tuple(got.shape)} != {want.shape}"
     g = to_numpy(got)
+    assert g.shape == want.shape, f"value shape {g.shape} != {want.shape}"
     if got.dtype.is_floating_point or want.dtype.kind == "f":
         np.testing.assert_allclose(g.astype(np.float64), want.astype(np.float64), rtol=1e-12, atol=1e-14,
                                    equal_nan=True)
@@ -1050,3 +1201,75 @@ def test_empty_matches_torch(cid):
     assert 0 in sizes or got.numel() == 0, f"the zero-size variant of {cid} has no zero-size input or result"
     assert c.op in _graph_ops(got), f"the zero-size variant of {cid} does not build {c.op}"
     _check_against(got, run(torch, c, c.dtypes[0], empty=True))
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal shape, dtype and values (NaN equal to NaN; bit patterns of -0.0 not checked)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind == "f":
+        return bool(np.array_equal(a, b, equal_nan=True))
+    return bool(np.array_equal(a, b))
+
+
+def _garbage(shape: tuple, dt: np.dtype) -> np.ndarray:
+    """A fresh buffer holding values no kernel produces by accident."""
+    return np.full(shape, True if dt.kind == "b" else 77, dtype=dt)
+
+
+@pytest.mark.parametrize("cid,dtype,layout", _params(
+    "kernel", [(c, f"{d}-{lay}", (c.id, d, lay)) for c in CASES for d in c.dtypes[:2]
+               for lay in _layouts(c, ("contiguous", "noncontig"))]))
+def test_kernel_contract(cid, dtype, layout):
+    """The CONVENTIONS.md contract of every kernel the case runs, node by node through its captured graph:
+    the result is an ndarray (or, for a 0-d result, a numpy scalar, which the program wraps) of exactly the
+    meta shape and dtype; inputs are never mutated; only view ops
+    (``view=True``) may return memory of input 0, and no op returns memory of its other inputs; with
+    ``supports_out`` the kernel writes into a fresh ``out=`` and returns it, and into each ``donate``
+    input passed as ``out=`` (when shape and dtype allow, as the memory planner would), with the same values.
+    """
+    c = BY_ID[cid]
+    gm = tl.fx.capture(run(tl, c, dtype, layout))
+    feed = iter(gm.example_inputs)
+    env: dict = {}
+    for n in gm.graph.nodes:
+        if n.op == "placeholder":
+            v = next(feed)
+            env[n] = np.asarray(v.numpy()) if isinstance(v, tl.Tensor) else v
+            continue
+        if n.op != "call_function":
+            continue
+        op, dt, shape = n.target, n.meta["dtype"].np, tuple(n.meta["shape"])
+        args = [env[a] if hasattr(a, "op") else a for a in n.args]
+        arrays = [(k, a) for k, a in enumerate(args) if isinstance(a, np.ndarray)]
+        before = {k: a.copy() for k, a in arrays}
+        with np.errstate(all="ignore"):
+            r = op.numpy(*args, **n.kwargs, dtype=dt)
+        where = f"{op.name} (node {n.name})"
+        assert isinstance(r, np.ndarray) or (shape == () and isinstance(r, np.generic)), \
+            f"{where} returned {type(r).__name__}"
+        r = np.asarray(r)
+        assert r.shape == shape and r.dtype == dt, f"{where}: {r.shape} {r.dtype} != meta {shape} {dt}"
+        for k, a in arrays:
+            assert _same(a, before[k]), f"{where} mutated its input {k}"
+            if k > 0 or not op.view:
+                assert not np.shares_memory(r, a), f"{where} returned memory of its input {k} (view={op.view})"
+        if op.supports_out:
+            out = _garbage(shape, dt)
+            with np.errstate(all="ignore"):
+                r2 = op.numpy(*args, **n.kwargs, dtype=dt, out=out)
+            assert r2 is out, f"{where} did not return its out= buffer"
+            assert _same(r2, r), f"{where} wrote other values into a fresh out="
+            for k in op.donate:
+                if k < len(args) and isinstance(args[k], np.ndarray) and args[k].shape == shape \
+                        and args[k].dtype == dt:
+                    donated = list(args)
+                    donated[k] = np.array(args[k], copy=True)      # a buffer of its own, as the planner's are
+                    with np.errstate(all="ignore"):
+                        r3 = op.numpy(*donated, **n.kwargs, dtype=dt, out=donated[k])
+                    assert r3 is donated[k], f"{where} did not return its donated out= (input {k})"
+                    assert _same(r3, r), f"{where} gives other values when input {k} is its out="
+            for k, a in arrays:
+                assert _same(a, before[k]), f"{where} mutated its input {k} when given out="
+        env[n] = r
+

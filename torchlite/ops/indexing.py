@@ -29,6 +29,7 @@ from .. import dtypes as _dt
 from ..lazy import LazyNode, user_frame
 from ..tensor import Tensor, apply
 from . import movement as _mv
+from .creation import _flat
 from ._index_common import (_BF16, _F32, _INDEX_DTYPES, _check_bounds, _check_tensor, _compute, _err, _is_number,
                             _scalar_for)
 from ._meta import C_NAMES, broadcast_shapes, torch_name
@@ -159,20 +160,10 @@ def _to_index_tensor(obj) -> Tensor:
     from .creation import tensor
     if isinstance(obj, np.ndarray):
         return tensor(obj)
-    flat = list(_flatten(obj))
+    flat = list(_flat(obj))
     if not flat:
         return tensor(np.zeros(np.shape(obj), dtype=np.int64))
     return tensor(obj)
-
-
-def _flatten(obj):
-    stack = [obj]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        else:
-            yield x
 
 
 def _classify(item, name: str):

@@ -283,7 +283,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 CLONE = register(OpDef("clone", lambda srcs, params: (srcs[0].shape, srcs[0].dtype),
                        lambda x, *, dtype: np.array(x, copy=True, order="C"), (), kind="movement"))
 CONTIGUOUS = register(OpDef("contiguous", lambda srcs, params: (srcs[0].shape, srcs[0].dtype),
-                            lambda x, *, dtype: np.ascontiguousarray(x), (), kind="movement", view=True))
+                            lambda x, *, dtype: np.require(x, requirements="C"), (), kind="movement",
+                            view=True))
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
