@@ -15,6 +15,8 @@ import numpy as np
 
 from . import dtypes as _dt
 from .devices import CPU, device as _device, to_device
+from .autograd.engine import record
+from .autograd.grad_mode import _enabled as _grad_enabled
 from .lazy import LazyNode, op_error, realize, user_frame
 
 __all__ = ["Tensor", "Size", "apply"]
@@ -64,6 +66,11 @@ def apply(op, args: tuple, params: tuple = (), device=None) -> "Tensor":
         raise op_error(type(e), op.name, str(e)) from None
     t = Tensor.__new__(Tensor)
     t._node = LazyNode(op, srcs, params, shape, dtype, dev or CPU, user_frame())
+    if _grad_enabled[0]:
+        for a in args:
+            if isinstance(a, Tensor) and a.requires_grad:
+                record(t, op, args, params)
+                break
     if op.inverse is not None:
         src = args[0]
         base = src._base if src._base is not None else src
@@ -88,6 +95,7 @@ class Tensor:
     _version: int = 0                      # bumped by every in-place write (on roots)
     requires_grad: bool = False
     grad = None
+    _grad_fn = None                        # how backward reaches this tensor's inputs (autograd/engine.py)
     __array_priority__ = 1000              # numpy defers to our reflected operators
 
     def __init__(self, *args, **kwargs):
@@ -110,35 +118,59 @@ class Tensor:
         """The lazy node holding this tensor's value (views re-derive it after writes to their base)."""
         base = self._base
         if base is not None and base._version != self._base_version:
-            n = base._node
-            for op, params in self._view_ops:
-                n = _node_apply(op, (n,), params)
-            self._node = n
+            if base.requires_grad and _grad_enabled[0]:
+                t = base                        # replay through apply so the view's backward is recorded too
+                for op, params in self._view_ops:
+                    t = apply(op, (t,), params)
+                self._node, self._grad_fn = t._node, t._grad_fn
+                self.requires_grad = t.requires_grad
+            else:
+                n = base._node
+                for op, params in self._view_ops:
+                    n = _node_apply(op, (n,), params)
+                self._node = n
             self._base_version = base._version
         return self._node
 
-    def _assign(self, node: LazyNode) -> "Tensor":
-        """Rebind this tensor to ``node`` (same shape and dtype); a view writes through to its base."""
+    def _assign(self, value) -> "Tensor":
+        """Rebind this tensor to ``value`` (a Tensor or LazyNode of the same shape and dtype); a view writes
+        through to its base. The backward of ``value`` becomes this tensor's."""
+        if isinstance(value, Tensor):
+            node, grad_fn, req = value.node, value._grad_fn, value.requires_grad
+        else:
+            node, grad_fn, req = value, None, False
         base = self._base
+        root = base if base is not None else self
+        if root.requires_grad and root._grad_fn is None and _grad_enabled[0]:
+            raise op_error(RuntimeError, "in-place", "a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
         if base is None:
             self._node = node
             self._version += 1
+            if req:
+                self._grad_fn, self.requires_grad = grad_fn, True
+            elif _grad_enabled[0] and self._grad_fn is not None:
+                self._grad_fn, self.requires_grad = None, False     # overwritten by a constant
             return self
-        chain = [base._node]
+        chain = [base]
         for op, params in self._view_ops[:-1]:
-            chain.append(_node_apply(op, (chain[-1],), params))
-        v = Tensor._wrap(node)
+            chain.append(apply(op, (chain[-1],), params))
+        v = value if isinstance(value, Tensor) else Tensor._wrap(value)
         for (op, params), b in zip(reversed(self._view_ops), reversed(chain)):
             try:
-                v = op.inverse(Tensor._wrap(b), v, *params)
+                v = op.inverse(b, v, *params)
             except _ERRORS as e:
                 if "(at " in str(e):
                     raise
                 raise op_error(type(e), f"write through {op.name} view", str(e)) from None
         base._node = v.node
         base._version += 1
+        if v.requires_grad:
+            base._grad_fn, base.requires_grad = v._grad_fn, True
         self._node = node
         self._base_version = base._version
+        if req:
+            self._grad_fn, self.requires_grad = grad_fn, True
         return self
 
     def _write(self, result: "Tensor") -> "Tensor":
@@ -151,8 +183,41 @@ class Tensor:
             if not _dt.can_cast(n.dtype, self._node.dtype):
                 raise op_error(RuntimeError, "in-place", f"result type {_pretty(n.dtype)} can't be cast to the "
                                f"desired output type {_pretty(self._node.dtype)}")
-            n = result.to(self._node.dtype).node
-        return self._assign(n)
+            result = result.to(self._node.dtype)
+        return self._assign(result)
+
+    # -- autograd ---------------------------------------------------------------------------------------
+    @property
+    def grad_fn(self):
+        """The record backward follows from this tensor (None for leaves)."""
+        return self._grad_fn
+
+    @property
+    def is_leaf(self) -> bool:
+        """True unless this tensor was computed by a recorded op from tensors that require grad."""
+        return self._grad_fn is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Start (or stop) recording operations on this leaf tensor."""
+        if self._grad_fn is not None and not requires_grad:
+            raise op_error(RuntimeError, "requires_grad_", "you can only change requires_grad flags of leaf "
+                           "variables. If you want to use a computed variable in a subgraph that doesn't require "
+                           "differentiation use var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise op_error(RuntimeError, "requires_grad_", "only Tensors of floating point dtype can require "
+                           "gradients")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into each leaf's ``.grad`` (``gradient`` defaults to 1 for a
+        one-element tensor)."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def retain_grad(self) -> None:
+        raise NotImplementedError("retain_grad() is not supported yet; use torchlite.autograd.grad(out, [t])")
 
     # -- metadata -------------------------------------------------------------------------------------
     @property
@@ -213,10 +278,6 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return self._node.device.type == "cpu"
-
-    @property
-    def is_leaf(self) -> bool:
-        return True
 
     @property
     def is_lazy(self) -> bool:
@@ -371,11 +432,6 @@ class Tensor:
 
     def cuda(self, device=None) -> "Tensor":
         return self.to(device if device is not None else "cuda")
-
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad:
-            raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
-        return self
 
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",

@@ -9,6 +9,7 @@ nodes with no inputs, so the compiler can fuse them; the fill value of ``full`` 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -20,6 +21,15 @@ from ..lazy import LazyNode, op_error, user_frame
 from ..tensor import Tensor, apply
 from ._meta import CPP_SCALAR_NAMES
 from .registry import OpDef, register
+
+
+def grad_option(fn):
+    """Give a factory PyTorch's ``requires_grad=`` keyword: the new tensor is a leaf that requires grad."""
+    @functools.wraps(fn)
+    def factory(*args, requires_grad: bool = False, **kwargs):
+        t = fn(*args, **kwargs)
+        return t.requires_grad_(True) if requires_grad else t
+    return factory
 
 
 def _shape_arg(name: str, size) -> tuple:
@@ -65,15 +75,14 @@ def _infer_dtype(data) -> _dt.dtype:
     return (_dt.bool, _dt.int64, _dt.get_default_dtype())[kind]
 
 
-def tensor(data, *, dtype=None, device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+@grad_option
+def tensor(data, *, dtype=None, device=None, pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists of numbers, a numpy array, or a tensor).
 
         >>> import torchlite as tl
         >>> tl.tensor([[1., 2.], [3., 4.]]).shape
         torchlite.Size([2, 2])
     """
-    if requires_grad:
-        raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
     if isinstance(data, Tensor):
         src = data.numpy()
         d = _dt.to_dtype(dtype) if dtype is not None else data.dtype
@@ -163,10 +172,9 @@ def _creation_dtype(dtype, fill=None) -> _dt.dtype:
     return _dt.scalar_dtype(fill)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@grad_option
+def full(size, fill_value, *, dtype=None, device=None) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as torch does)."""
-    if requires_grad:
-        raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
     shape = _shape_arg("full", size if isinstance(size, (tuple, list)) else (size,))
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
@@ -220,7 +228,8 @@ def _arange_kernel(start, step, *, n, dtype_, device, dtype):
 ARANGE = register(OpDef("arange", _meta_arange, _arange_kernel, ("n", "dtype_", "device"), kind="creation"))
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@grad_option
+def arange(start, end=None, step=1, *, dtype=None, device=None) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is a float."""
     if end is None:
         start, end = 0, start
@@ -353,15 +362,14 @@ def _linspace_kernel(start, end, *, steps, dtype_, device, dtype):
 LINSPACE = register(OpDef("linspace", _meta_range, _linspace_kernel, ("steps", "dtype_", "device"), kind="creation"))
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@grad_option
+def linspace(start, end, steps: int, *, dtype=None, device=None) -> Tensor:
     """``steps`` values evenly spaced from ``start`` to ``end`` inclusive (PyTorch's symmetric algorithm).
 
         >>> import torchlite as tl
         >>> tl.linspace(0, 1, 5).tolist()
         [0.0, 0.25, 0.5, 0.75, 1.0]
     """
-    if requires_grad:
-        raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
     start, end, steps, d, dev = _range_args("linspace", start, end, steps, dtype, device)
     return apply(LINSPACE, (start, end), (steps, d, dev), device=dev)
 
@@ -401,16 +409,14 @@ def _logspace_kernel(start, end, base, *, steps, dtype_, device, dtype):
 LOGSPACE = register(OpDef("logspace", _meta_range, _logspace_kernel, ("steps", "dtype_", "device"), kind="creation"))
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+@grad_option
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, device=None) -> Tensor:
     """``base ** linspace(start, end, steps)``, computed as PyTorch does (exponents in double).
 
         >>> import torchlite as tl
         >>> tl.logspace(0, 2, 3).tolist()
         [1.0, 10.0, 100.0]
     """
-    if requires_grad:
-        raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
     start, end, steps, d, dev = _range_args("logspace", start, end, steps, dtype, device)
     if isinstance(base, Tensor):
         base = base.item()
@@ -430,15 +436,14 @@ def _eye_kernel(*, n, m, dtype_, device, dtype):
 EYE = register(OpDef("eye", _meta_eye, _eye_kernel, ("n", "m", "dtype_", "device"), kind="creation"))
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@grad_option
+def eye(n: int, m: int | None = None, *, dtype=None, device=None) -> Tensor:
     """A 2-d tensor with ones on the diagonal (``n`` rows, ``m`` columns, default ``n``).
 
         >>> import torchlite as tl
         >>> tl.eye(2).tolist()
         [[1.0, 0.0], [0.0, 1.0]]
     """
-    if requires_grad:
-        raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
     for name, pos, v in (("n", 1, n), ("m", 2, m)):
         if v is None:
             continue

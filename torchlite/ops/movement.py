@@ -124,7 +124,9 @@ def _alias(input: Tensor) -> Tensor:
 
 def detach(input: Tensor) -> Tensor:
     """A tensor sharing ``input``'s value (writes to either show in both), outside autograd."""
-    return _alias(input)
+    from ..autograd.grad_mode import no_grad
+    with no_grad():
+        return _alias(input)
 
 
 # --- permute -----------------------------------------------------------------------------------------------

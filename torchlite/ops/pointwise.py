@@ -802,6 +802,16 @@ def equal(input, other) -> bool:
     return bool(_all(eq(input, other)).item())
 
 
+# --- VJP rules: (grad_out, out, *srcs, *params) -> one gradient per source (None: no gradient) -----------
+# Sources are tensors or the Python scalars the op read; the engine sums gradients back to each
+# source's shape and casts them to its dtype.
+
+def _vjp_mul(g, out, a, b):
+    return (g * b if isinstance(a, Tensor) else None, g * a if isinstance(b, Tensor) else None)
+
+
+MUL.vjp = _vjp_mul
+
 __all__ = [
     "add", "sub", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod",
     "pow", "float_power", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater",

@@ -23,7 +23,7 @@ from ..devices import to_device
 from ..lazy import op_error
 from ..tensor import Tensor
 from ._meta import C_NAMES, CPP_SCALAR_NAMES, broadcast_shapes, torch_name
-from .creation import _leaf, _shape_arg
+from .creation import _leaf, _shape_arg, grad_option
 from .linalg import _check_bias
 
 _DEFAULT_SEED = 67280421310721      # what a new torch.Generator() starts from
@@ -169,11 +169,6 @@ def _np_gen(name: str, generator) -> np.random.Generator:
     return generator._np
 
 
-def _no_grad(requires_grad: bool):
-    if requires_grad:
-        raise NotImplementedError("autograd is not implemented yet (it arrives with the autograd issue)")
-
-
 def _float_dtype(name: str, d: _dt.dtype, kernel: str) -> _dt.dtype:
     if d.category != 2:
         raise op_error(NotImplementedError, name, f"\"{kernel}\" not implemented for '{torch_name(d)}'")
@@ -220,14 +215,14 @@ def _scalar(name: str, v, what: str):
 
 # --- sampling functions ----------------------------------------------------------------------------------
 
-def rand(*size, generator: Generator | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@grad_option
+def rand(*size, generator: Generator | None = None, dtype=None, device=None) -> Tensor:
     """Uniform samples in [0, 1).
 
         >>> import torchlite as tl
         >>> tl.rand(2, 3).shape
         torchlite.Size([2, 3])
     """
-    _no_grad(requires_grad)
     shape = _shape_arg("rand", size)
     d = _float_dtype("rand", _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype(),
                      "check_uniform_bounds")
@@ -236,9 +231,9 @@ def rand(*size, generator: Generator | None = None, dtype=None, device=None, req
     return _leaf(_uniform01(g, shape, d).astype(d.np, copy=False), d, dev)
 
 
-def randn(*size, generator: Generator | None = None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+@grad_option
+def randn(*size, generator: Generator | None = None, dtype=None, device=None) -> Tensor:
     """Standard normal samples."""
-    _no_grad(requires_grad)
     shape = _shape_arg("randn", size)
     d = _float_dtype("randn", _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype(),
                      "normal_kernel_cpu")
@@ -282,15 +277,15 @@ def _int_arg(name: str, v, what: str) -> int:
     return int(v)
 
 
-def randint(*args, size=None, low=None, high=None, generator: Generator | None = None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+@grad_option
+def randint(*args, size=None, low=None, high=None, generator: Generator | None = None, dtype=None,
+            device=None) -> Tensor:
     """Integers drawn uniformly from [low, high): ``randint(high, size)`` or ``randint(low, high, size)``.
 
         >>> import torchlite as tl
         >>> tl.randint(3, 10, (4,)).dtype
         torchlite.int64
     """
-    _no_grad(requires_grad)
     args = list(args)
     if size is None:
         if not args:
@@ -317,10 +312,9 @@ def randint(*args, size=None, low=None, high=None, generator: Generator | None =
     return _leaf(_int_samples(g, low, high, shape, d), d, dev)
 
 
-def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+@grad_option
+def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=None) -> Tensor:
     """A random permutation of ``0 .. n-1``."""
-    _no_grad(requires_grad)
     n = _int_arg("randperm", n, "n")
     if n < 0:
         raise op_error(RuntimeError, "randperm", f"Trying to create tensor with negative dimension {n}: [{n}]")
@@ -337,15 +331,15 @@ def randperm(n: int, *, generator: Generator | None = None, dtype=None, device=N
     return _leaf(g.permutation(n).astype(d.np), d, dev)
 
 
-def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+@grad_option
+def normal(mean, std=1.0, size=None, *, generator: Generator | None = None, dtype=None,
+           device=None) -> Tensor:
     """Normal samples with ``mean`` and ``std`` (tensors broadcast together, or numbers with ``size``).
 
         >>> import torchlite as tl
         >>> tl.normal(tl.zeros(2, 3), tl.ones(3)).shape
         torchlite.Size([2, 3])
     """
-    _no_grad(requires_grad)
     g_arg = generator
     mt, st = isinstance(mean, Tensor), isinstance(std, Tensor)
     if mt or st:
