@@ -1,7 +1,7 @@
 """Registry cases of the other op families: reductions, movement and views, indexing, linalg, creation.
 
-At least one case per op, each with a zero-size variant on its first case (``_registry_harness`` says what a
-case holds); the edge cases of these ops are in ``_registry_cases_edge``.
+At least one case per op, one of them with a zero-size variant (``_registry_harness`` says what a case
+holds); the edge cases of these ops are in ``_registry_cases_edge``.
 """
 from __future__ import annotations
 

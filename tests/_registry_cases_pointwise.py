@@ -1,7 +1,7 @@
 """Registry cases of the pointwise ops: binary arithmetic, comparisons and logic, unary ops, casts, where, clamp.
 
-At least one case per op, each with a zero-size variant on its first case (``_registry_harness`` says what a
-case holds); the edge cases of these ops (special values, 0-d inputs, promotion) are in ``_registry_cases_edge``,
+At least one case per op, one of them with a zero-size variant (``_registry_harness`` says what a case
+holds); the edge cases of these ops (special values, 0-d inputs, promotion) are in ``_registry_cases_edge``,
 which reuses ``UNARY``, the table of unary ops.
 """
 from __future__ import annotations
