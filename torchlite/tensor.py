@@ -75,6 +75,7 @@ def apply(op, args: tuple, params: tuple = (), device=None) -> "Tensor":
         src = args[0]
         base = src._base if src._base is not None else src
         t._base = base
+        t._detached = src._detached
         t._view_ops = src._view_ops + ((op, params),)
         t._base_version = base._version
     return t
@@ -96,6 +97,7 @@ class Tensor:
     requires_grad: bool = False
     grad = None
     _grad_fn = None                        # how backward reaches this tensor's inputs (autograd/engine.py)
+    _detached = False                      # a view of a base outside autograd (detach()): never records
     __array_priority__ = 1000              # numpy defers to our reflected operators
 
     def __init__(self, *args, **kwargs):
@@ -118,7 +120,7 @@ class Tensor:
         """The lazy node holding this tensor's value (views re-derive it after writes to their base)."""
         base = self._base
         if base is not None and base._version != self._base_version:
-            if base.requires_grad and _grad_enabled[0]:
+            if base.requires_grad and _grad_enabled[0] and not self._detached:
                 t = base                        # replay through apply so the view's backward is recorded too
                 for op, params in self._view_ops:
                     t = apply(op, (t,), params)
@@ -140,6 +142,10 @@ class Tensor:
         else:
             node, grad_fn, req = value, None, False
         base = self._base
+        if self._detached and _grad_enabled[0]:
+            from .autograd.grad_mode import no_grad
+            with no_grad():                 # writes through a detached alias are invisible to autograd
+                return self._assign(value)
         root = base if base is not None else self
         if root.requires_grad and root._grad_fn is None and _grad_enabled[0]:
             raise op_error(RuntimeError, "in-place", "a leaf Variable that requires grad is being used in an "

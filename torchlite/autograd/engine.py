@@ -55,6 +55,7 @@ def record(t, op, args: tuple, params: tuple) -> None:
 
 def _edge(a):
     """Where the gradient for tensor ``a`` goes: its GradFn, itself if it is a leaf that requires grad."""
+    a.node                                          # a view re-derives its value (and backward) after base writes
     if not a.requires_grad:
         return None
     return a._grad_fn if a._grad_fn is not None else a
@@ -83,6 +84,31 @@ def _order(roots: list) -> list:
     return post
 
 
+def _tracked_tensor(node, grad_fn):
+    from ..tensor import Tensor
+    t = Tensor._wrap(node)
+    t.requires_grad, t._grad_fn = True, grad_fn
+    return t
+
+
+def _tracked(fn: GradFn) -> tuple:
+    """``fn``'s saved inputs as tensors that carry their own backward, so that a VJP computed with
+    ``create_graph=True`` is itself differentiable (higher-order gradients)."""
+    from ..lazy import op_error
+    out = []
+    for s, nxt in zip(fn.saved, fn.next):
+        if isinstance(nxt, GradFn):
+            out.append(_tracked_tensor(s.node, nxt))
+        elif nxt is not None:                       # a leaf that requires grad: differentiate through it
+            if nxt.node is not s.node:
+                raise op_error(RuntimeError, "backward", "one of the variables needed for gradient computation "
+                               "has been modified by an inplace operation")
+            out.append(nxt)
+        else:
+            out.append(s)
+    return tuple(out)
+
+
 def _sum_to(g, shape: tuple):
     """Sum a broadcast gradient back to ``shape``."""
     if tuple(g.shape) == tuple(shape):
@@ -105,6 +131,7 @@ def run_backward(outputs: list, grad_outputs: list, *, inputs=None, retain_graph
     if inputs is not None:
         wanted = {}
         for i, t in enumerate(inputs):
+            t.node
             wanted[id(t._grad_fn if t._grad_fn is not None else t)] = i
     results = [None] * (len(inputs) if inputs is not None else 0)
     roots = []
@@ -123,6 +150,7 @@ def run_backward(outputs: list, grad_outputs: list, *, inputs=None, retain_graph
             target.grad = g if target.grad is None else target.grad + g
 
     for out, g in zip(outputs, grad_outputs):
+        out.node                                    # refresh a view whose base was written since
         if not out.requires_grad:
             raise op_error(RuntimeError, "backward", "element 0 of tensors does not require grad and does not "
                            "have a grad_fn")
@@ -141,7 +169,10 @@ def run_backward(outputs: list, grad_outputs: list, *, inputs=None, retain_graph
                                "retain_graph=True if you need to backward through the graph a second time.")
             if fn.op.vjp is None:
                 raise op_error(NotImplementedError, "backward", f"the op {fn.op.name!r} has no VJP rule yet")
-            in_grads = fn.op.vjp(g, Tensor._wrap(fn.out), *fn.saved, *fn.params)
+            saved, out = fn.saved, Tensor._wrap(fn.out)
+            if create_graph:
+                saved, out = _tracked(fn), _tracked_tensor(fn.out, fn)
+            in_grads = fn.op.vjp(g, out, *saved, *fn.params)
             for nxt, s, gi in zip(fn.next, fn.saved, in_grads):
                 if nxt is None or gi is None:
                     continue

@@ -501,7 +501,7 @@ def fill_(self: Tensor, value) -> Tensor:
                            f"{value.ndim} dimensions.")
         return copy_(self, value)
     v = _fill_value("fill_", value, self.dtype)
-    return self._assign(full(self.shape, v, dtype=self.dtype, device=self.device)._node)
+    return self._assign(full(self.shape, v, dtype=self.dtype, device=self.device))
 
 
 def zero_(self: Tensor) -> Tensor:
@@ -521,7 +521,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     if not isinstance(src, Tensor):
         if isinstance(src, (int, float, bool, np.generic)):
             return self._assign(full(self.shape, src if not isinstance(src, np.generic) else src.item(),
-                                     dtype=self.dtype, device=self.device)._node)
+                                     dtype=self.dtype, device=self.device))
         raise op_error(TypeError, "copy_", f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
     try:
         shape = broadcast_shapes(tuple(self.shape), tuple(src.shape))
@@ -538,7 +538,7 @@ def copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
             v = clone(expand(v, self.shape))
     else:
         v = clone(expand(v, self.shape) if v.shape != self.shape else v)
-    return self._assign(v.node)
+    return self._assign(v)
 
 
 METHODS += ["fill_", "zero_", "copy_"]

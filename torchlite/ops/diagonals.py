@@ -145,3 +145,33 @@ METHODS = ["tril", "triu", "diagonal", "diag", "diagonal_scatter"]
 INPLACE = ["tril", "triu"]
 
 __all__ = ["tril", "triu", "diagonal", "diag", "diagonal_scatter"]
+
+
+# --- VJP rules (autograd; notes/VJP.md) --------------------------------------------------------------------
+# A triangle keeps the gradient of the kept entries; a diagonal and its scatter are each other's transposes.
+
+def _vjp_tril(g, out, x, diagonal):
+    return (apply(TRIL, (g,), (diagonal,)),)
+
+
+def _vjp_triu(g, out, x, diagonal):
+    return (apply(TRIU, (g,), (diagonal,)),)
+
+
+def _vjp_diagonal(g, out, x, offset, dim1, dim2):
+    return (apply(DIAGONAL_SCATTER, (_mv._zeros(x.shape, g), g), (offset, dim1, dim2)),)
+
+
+def _vjp_diagonal_scatter(g, out, x, src, offset, dim1, dim2):
+    g_x = apply(DIAGONAL_SCATTER, (g, _mv._zeros(src.shape, g)), (offset, dim1, dim2))
+    return g_x, apply(DIAGONAL, (g,), (offset, dim1, dim2))
+
+
+def _vjp_diag_embed1d(g, out, x, diagonal):
+    return (apply(DIAGONAL, (g,), (diagonal, 0, 1)),)
+
+
+VJPS = {TRIL: _vjp_tril, TRIU: _vjp_triu, DIAGONAL: _vjp_diagonal, DIAGONAL_SCATTER: _vjp_diagonal_scatter,
+        DIAG: _vjp_diag_embed1d}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

@@ -369,3 +369,77 @@ __all__ = [
     "gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "index_copy", "index_fill",
     "take", "take_along_dim",
 ]
+
+
+# --- VJP rules (autograd; notes/VJP.md) --------------------------------------------------------------------
+# gather and scatter are each other's transposes; an index gets no gradient. ``src`` may be larger than
+# ``index`` (only its leading ``index.shape`` block is read): its gradient is zero-padded back to its shape.
+
+def _gather(x: Tensor, index: Tensor, dim: int) -> Tensor:
+    return apply(GATHER, (x, index), (dim,))
+
+
+def _scatter(x: Tensor, index: Tensor, src, dim: int, reduce=None, include_self: bool = True) -> Tensor:
+    return apply(SCATTER, (x, index, src), (dim, reduce, include_self))
+
+
+def _src_grad(g_src: Tensor, src) -> Tensor | None:
+    """``g_src`` (of the index's shape) zero-padded to ``src``'s shape; None for a Python-number src."""
+    if not isinstance(src, Tensor):
+        return None
+    if tuple(g_src.shape) == tuple(src.shape):
+        return g_src
+    from .rearranging import PAD
+    widths = tuple((0, s - n) for s, n in zip(src.shape, g_src.shape))
+    return apply(PAD, (g_src, 0.0), (widths, "constant"))
+
+
+def _vjp_gather(g, out, x, index, dim):
+    return _scatter(_mv._zeros(x.shape, g), index, g, dim, "sum"), None
+
+
+def _vjp_scatter(g, out, x, index, src, dim, reduce, include_self):
+    from . import pointwise as _pw
+    from .creation import full
+    if isinstance(src, Tensor):
+        s = _mv.basic_getitem(src, _slices_to(index.shape)) if src.shape != index.shape else src
+    else:
+        s = full(index.shape, src, dtype=g.dtype, device=g.device)
+    untouched = _scatter(g, index, 0.0, dim)        # g where no src element lands, 0 where one does
+    if reduce is None:
+        return untouched, None, _src_grad(_gather(g, index, dim), src)
+    if reduce in ("add", "sum"):
+        return (g if include_self else untouched), None, _src_grad(_gather(g, index, dim), src)
+    if reduce == "mean":
+        ones = full(index.shape, 1.0, dtype=g.dtype, device=g.device)
+        count = _scatter(full(x.shape, 1.0 if include_self else 0.0, dtype=g.dtype, device=g.device), index, ones,
+                         dim, "sum")
+        g_mean = g / _pw.clamp(count, min=1.0)
+        return (g_mean if include_self else untouched), None, _src_grad(_gather(g_mean, index, dim), src)
+    if reduce in ("amax", "amin"):
+        # the gradient is split evenly between every contributor equal to the result (torch's convention)
+        x_hit = _pw.eq(x, out).to(g.dtype)
+        if not include_self:
+            x_hit = _scatter(x_hit, index, 0.0, dim)
+        s_hit = _pw.eq(s, _gather(out, index, dim)).to(g.dtype)
+        g_each = g / _scatter(x_hit, index, s_hit, dim, "sum")
+        return x_hit * g_each, None, _src_grad(s_hit * _gather(g_each, index, dim), src)
+    if reduce in ("multiply", "prod"):
+        # torch's formula: products that leave out a single zero factor, so zeros get the right gradient
+        x_nz = _pw.where(_pw.eq(x, 0.0), 1.0, x)
+        g_x = g * _scatter(x_nz, index, s, dim, "prod", include_self) / x_nz
+        if not include_self:
+            g_x = _scatter(g_x, index, 0.0, dim)
+        s_zero = _pw.eq(s, 0.0)
+        n_zero = _gather(_scatter(_mv._zeros(x.shape, g), index, s_zero.to(g.dtype), dim, "sum"), index, dim)
+        single = _pw.logical_and(s_zero, _pw.eq(n_zero, 1.0))
+        without = _scatter(x, index, _pw.where(single, 1.0, s), dim, "prod", include_self)
+        g_s = _pw.where(single, _gather(g * without, index, dim),
+                        _gather(g * out, index, dim) / _pw.where(s_zero, 1.0, s))
+        return g_x, None, _src_grad(g_s, src)
+    raise NotImplementedError(f"scatter: no gradient for reduce={reduce!r}")
+
+
+VJPS = {GATHER: _vjp_gather, SCATTER: _vjp_scatter}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

@@ -351,7 +351,7 @@ def setitem(input: Tensor, index, value) -> None:
     if _is_basic(items):
         view = _mv.basic_getitem(input, tuple(v if k in ("int", "slice") else (None if k == "none" else Ellipsis)
                                               for k, v in items))
-        view._assign(_value_like("setitem", value, view.shape, input.dtype, device=input.device).node)
+        view._assign(_value_like("setitem", value, view.shape, input.dtype, device=input.device))
         return
     if (len(items) == 1 and items[0][0] == "mask" and
             (_is_number(value) or (isinstance(value, Tensor) and value.numel() == 1))):
@@ -364,8 +364,7 @@ def setitem(input: Tensor, index, value) -> None:
         raise _err(IndexError, "setitem", str(e)) from None
     # as in torch, a tensor value must have input's dtype here (index_put_); numbers are cast
     v = _value_like("setitem", value, shape, input.dtype, cast=False, full=False)
-    node = apply(INDEX_PUT, (view, *tensors, v), (dims, False)).node
-    view._assign(node)
+    view._assign(apply(INDEX_PUT, (view, *tensors, v), (dims, False)))
 
 
 def _masked_assign(x: Tensor, mask: Tensor, value) -> None:
@@ -385,7 +384,7 @@ def _masked_assign(x: Tensor, mask: Tensor, value) -> None:
     else:
         v = _scalar_for(x.dtype, value, "setitem")
     m = _mv.reshape(mask, ms + (1,) * (x.ndim - len(ms))) if len(ms) < x.ndim else mask
-    x._assign(where(m, v, x).node)
+    x._assign(where(m, v, x))
 
 
 # --- index_put --------------------------------------------------------------------------------------------
@@ -535,3 +534,24 @@ METHODS = ["index_put", "index_put_", "masked_fill", "masked_fill_", "masked_sel
 INPLACE = []
 
 __all__ = ["index_put", "index_put_", "masked_fill", "masked_select", "nonzero", "argwhere"]
+
+
+# --- VJP rules (autograd; notes/VJP.md) --------------------------------------------------------------------
+# Index tensors (and the integer positions masks became) get no gradient. Duplicate indices accumulate.
+
+def _vjp_index(g, out, x, *rest):
+    idx, (dims,) = rest[:-1], rest[-1:]
+    g_x = apply(INDEX_PUT, (_mv._zeros(x.shape, g), *idx, g), (dims, True))
+    return (g_x,) + (None,) * len(idx)
+
+
+def _vjp_index_put(g, out, x, *rest):
+    idx, value, (dims, accumulate) = rest[:-3], rest[-3], rest[-2:]
+    g_x = g if accumulate else apply(INDEX_PUT, (g, *idx, 0.0), (dims, False))
+    g_value = apply(INDEX, (g, *idx), (dims,)) if isinstance(value, Tensor) else None
+    return (g_x,) + (None,) * len(idx) + (g_value,)
+
+
+VJPS = {INDEX: _vjp_index, INDEX_PUT: _vjp_index_put}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

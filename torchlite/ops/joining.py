@@ -296,3 +296,29 @@ __all__ = [
     "atleast_1d", "atleast_2d", "atleast_3d", "split", "split_with_sizes", "chunk", "unbind", "tensor_split",
     "hsplit", "vsplit",
 ]
+
+
+# --- VJP rules (autograd; notes/VJP.md) --------------------------------------------------------------------
+# Each input gets its own block of the output's gradient (a 1-d empty input, skipped by cat, gets zeros).
+
+def _vjp_cat(g, out, *rest):
+    xs, (dim,) = rest[:-1], rest[-1:]
+    grads, start = [], 0
+    for x in xs:
+        if _is_legacy_empty(x.shape) and not _is_legacy_empty(out.shape):
+            grads.append(_mv._zeros(x.shape, g))
+            continue
+        n = x.shape[dim]
+        grads.append(_mv.basic_getitem(g, (slice(None),) * dim + (slice(start, start + n),)))
+        start += n
+    return tuple(grads)
+
+
+def _vjp_stack(g, out, *rest):
+    xs, (dim,) = rest[:-1], rest[-1:]
+    return tuple(_mv.select(g, dim, k) for k in range(len(xs)))
+
+
+VJPS = {CAT: _vjp_cat, STACK: _vjp_stack}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

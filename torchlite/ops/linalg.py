@@ -691,3 +691,117 @@ __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", 
            "tensordot"]
 METHODS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm", "baddbmm"]
 INPLACE = ["addmm", "baddbmm"]
+
+
+# --- VJP rules (notes/VJP.md): ``rule(g, out, *srcs, *params) -> one gradient per source`` -------------------
+# Gradients of broadcast batch dims are returned broadcast-shaped; the engine sums them back. A matrix
+# operand whose rows fold (a stack times one matrix) gets its gradient as one product over the folded rows.
+
+from . import creation as _cr                                 # noqa: E402 (used by the rules only)
+
+
+def _rows(t: Tensor) -> Tensor:
+    """``t`` as a matrix of its rows: (prod(leading dims), last dim)."""
+    return t.reshape((numel(tuple(t.shape[:-1])), t.shape[-1]))
+
+
+def _vjp_matmul(g, out, a, b):
+    na, nb = a.ndim, b.ndim
+    if na == 1 and nb == 1:                                  # dot: g is 0-d
+        return g * b, g * a
+    if nb == 1:                                              # (..., n, k) @ (k,) -> (..., n)
+        return g.unsqueeze(-1) * b, matmul(_rows(a).mT, g.reshape(-1))
+    if na == 1:                                              # (k,) @ (..., k, m) -> (..., m)
+        g2 = g.unsqueeze(-2)
+        return matmul(g2, b.mT).squeeze(-2), matmul(a.unsqueeze(-1), g2)
+    if nb == 2:                                              # (..., n, k) @ (k, m): fold the rows of a
+        return matmul(g, b.mT), matmul(_rows(a).mT, _rows(g))
+    return matmul(g, b.mT), matmul(a.mT, g)
+
+
+def _vjp_linear(g, out, x, w, b=None):
+    gb = None if b is None else g
+    if w.ndim == 1:                                          # x @ w: a dot product or a matrix-vector product
+        if x.ndim == 1:
+            return g * w, g * x, gb
+        return g.unsqueeze(-1) * w, matmul(_rows(x).mT, g.reshape(-1)), gb
+    gx = matmul(g, w)
+    gw = matmul(_rows(g.reshape(tuple(x.shape[:-1]) + (w.shape[0],))).mT, _rows(x))
+    return gx, gw, gb
+
+
+def _fresh_letters(used: set):
+    for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        if c not in used:
+            yield c
+    raise NotImplementedError("einsum backward: a repeated subscript needs a free letter, and all 52 are used")
+
+
+def _split_labels(term: str) -> list:
+    """``"i...j"`` as ``["i", "...", "j"]``."""
+    labels, i = [], 0
+    while i < len(term):
+        if term.startswith(_ELL, i):
+            labels.append(_ELL)
+            i += 3
+        else:
+            labels.append(term[i])
+            i += 1
+    return labels
+
+
+def _einsum_operand_grad(g: Tensor, k: int, ops: tuple, terms: list, out_term: list) -> Tensor:
+    """The gradient for operand ``k``: an einsum of ``g`` with the other operands producing operand ``k``'s
+    subscripts. A label repeated in operand ``k`` (a diagonal) is renamed at its later occurrences and tied
+    back with an identity matrix; a label (or the ellipsis) that only operand ``k`` has, summed away, comes
+    from a ones tensor; ellipsis dims operand ``k`` broadcast from size 1 or lacks are summed back."""
+    x, labels = ops[k], terms[k]
+    used = {c for t in terms for c in t if c != _ELL}
+    fresh = _fresh_letters(used)
+    n_ell = x.ndim - sum(1 for c in labels if c != _ELL)
+    sizes, dims, pos = {}, {}, 0
+    for c in labels:
+        if c == _ELL:
+            dims[c] = tuple(x.shape[pos:pos + n_ell])
+            pos += n_ell
+        else:
+            sizes.setdefault(c, x.shape[pos])
+            pos += 1
+    target, extra_ops, extra_terms = [], [], []
+    for c in labels:
+        if c != _ELL and c in target:                        # a diagonal: x[.., i, .., i, ..] -> eye(i, j)
+            j = next(fresh)
+            target.append(j)
+            extra_ops.append(_cr.eye(sizes[c], dtype=g.dtype))
+            extra_terms.append([c, j])
+        else:
+            target.append(c)
+    have = set(out_term) | {c for i, t in enumerate(terms) if i != k for c in t} | {c for t in extra_terms for c in t}
+    for c in target:
+        if c not in have:                                    # summed within operand k only: broadcast back
+            shape = dims[_ELL] if c == _ELL else (sizes[c],)
+            extra_ops.append(_cr.ones(shape, dtype=g.dtype))
+            extra_terms.append([c])
+    srcs = [g] + [o for i, o in enumerate(ops) if i != k] + extra_ops
+    subs = [out_term] + [t for i, t in enumerate(terms) if i != k] + extra_terms
+    eq = ",".join("".join(t) for t in subs) + "->" + "".join(target)
+    r = einsum(eq, *srcs)
+    if _ELL in labels and r.ndim > x.ndim:                   # the ellipsis of other operands had more dims
+        p = labels.index(_ELL)
+        r = r.sum(tuple(range(p, p + r.ndim - x.ndim)))
+    if tuple(r.shape) != tuple(x.shape):                     # size-1 dims broadcast one way or the other
+        r = r.expand(broadcast_shapes(tuple(r.shape), tuple(x.shape)))
+    return r
+
+
+def _vjp_einsum(g, out, *args):
+    *ops, equation = args
+    lhs, rhs = equation.split("->")
+    terms = [_split_labels(t) for t in lhs.split(",")]
+    out_term = _split_labels(rhs)
+    return tuple(_einsum_operand_grad(g, k, tuple(ops), terms, out_term) for k in range(len(ops)))
+
+
+VJPS = {MATMUL: _vjp_matmul, LINEAR: _vjp_linear, EINSUM: _vjp_einsum}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

@@ -126,7 +126,9 @@ def detach(input: Tensor) -> Tensor:
     """A tensor sharing ``input``'s value (writes to either show in both), outside autograd."""
     from ..autograd.grad_mode import no_grad
     with no_grad():
-        return _alias(input)
+        t = _alias(input)
+    t._detached = True
+    return t
 
 
 # --- permute -----------------------------------------------------------------------------------------------
@@ -442,3 +444,75 @@ METHODS = ["reshape", "view", "view_as", "reshape_as", "flatten", "unflatten", "
            "swapaxes", "swapdims", "t", "movedim", "moveaxis", "expand", "expand_as", "broadcast_to", "squeeze",
            "unsqueeze", "clone", "contiguous", "narrow", "select"]
 INPLACE = []
+
+
+# --- VJP rules (autograd; notes/VJP.md) --------------------------------------------------------------------
+# A view's gradient is the inverse movement of the output's gradient; basic indexing scatters it into zeros.
+
+def _zeros(shape: tuple, like: Tensor) -> Tensor:
+    """Zeros of ``shape`` with ``like``'s dtype and device (a constant: no gradient flows into it)."""
+    from .creation import full
+    return full(tuple(shape), 0.0, dtype=like.dtype, device=like.device)
+
+
+def _sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
+    """``g`` summed over the dims that broadcasting (``expand``) added to ``shape``."""
+    from .reduction import sum as _sum
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if dims:
+        g = _sum(g, dims, keepdim=True)
+    return reshape(g, shape) if tuple(g.shape) != tuple(shape) else g
+
+
+def _basic_index_shape(index: tuple, shape: tuple) -> tuple:
+    """The shape ``x[index]`` has for a normalized basic index (ints, (start, stop, step), None) over ``shape``."""
+    out, d = [], 0
+    for i in index:
+        if i is None:
+            out.append(1)
+        elif type(i) is tuple:
+            out.append(len(range(*i)))
+            d += 1
+        else:
+            d += 1
+    return tuple(out) + tuple(shape[d:])
+
+
+def _vjp_reshape(g, out, x, shape):
+    return (reshape(g, x.shape),)
+
+
+def _vjp_identity(g, out, x):
+    return (g,)
+
+
+def _vjp_permute(g, out, x, dims):
+    inv = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inv[d] = i
+    return (apply(PERMUTE, (g,), (tuple(inv),)),)
+
+
+def _vjp_expand(g, out, x, shape):
+    return (_sum_to_shape(g, tuple(x.shape)),)
+
+
+def _vjp_getitem(g, out, x, index, shape):
+    return (apply(SLICE_SCATTER, (_zeros(x.shape, g), g), (index,)),)
+
+
+def _vjp_slice_scatter(g, out, base, value, index):
+    g_base = apply(SLICE_SCATTER, (g, 0.0), (index,))
+    if not isinstance(value, Tensor):
+        return g_base, None
+    g_value = apply(GETITEM, (g,), (index, _basic_index_shape(index, tuple(g.shape))))
+    return g_base, g_value            # the engine sums it to value's shape if value was broadcast
+
+
+VJPS = {
+    RESHAPE: _vjp_reshape, ALIAS: _vjp_identity, PERMUTE: _vjp_permute, EXPAND: _vjp_expand,
+    CLONE: _vjp_identity, CONTIGUOUS: _vjp_identity, GETITEM: _vjp_getitem, SLICE_SCATTER: _vjp_slice_scatter,
+}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

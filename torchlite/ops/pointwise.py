@@ -806,11 +806,194 @@ def equal(input, other) -> bool:
 # Sources are tensors or the Python scalars the op read; the engine sums gradients back to each
 # source's shape and casts them to its dtype.
 
+# torch's conventions where the derivative is a choice: zero gradient for the rounding ops; relu'(0) = 0,
+# abs'(0) = 0; maximum/minimum split ties evenly; clamp passes the gradient where min <= x <= max; d/dexp of
+# 0 ** e is 0 for e >= 0; nan_to_num passes it only where the input was finite.
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_2_SQRTPI = 2.0 / math.sqrt(math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_GELU_BETA, _GELU_KAPPA = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def _diff(x) -> bool:
+    """Whether source ``x`` can carry a gradient (a floating tensor; not a Python scalar, int or bool)."""
+    return isinstance(x, Tensor) and x.dtype.is_floating_point
+
+
+def _zeros(g):
+    from .creation import zeros_like
+    return zeros_like(g)
+
+
+def _each(*pairs):
+    """The gradient per source: ``(src, thunk)`` pairs, the thunk called only for differentiable sources."""
+    return tuple(f() if _diff(x) else None for x, f in pairs)
+
+
+def _vjp_add(g, out, a, b):
+    return _each((a, lambda: g), (b, lambda: g))
+
+
+def _vjp_sub(g, out, a, b):
+    return _each((a, lambda: g), (b, lambda: -g))
+
+
 def _vjp_mul(g, out, a, b):
-    return (g * b if isinstance(a, Tensor) else None, g * a if isinstance(b, Tensor) else None)
+    return _each((a, lambda: g * b), (b, lambda: g * a))
 
 
-MUL.vjp = _vjp_mul
+def _vjp_div(g, out, a, b):
+    return _each((a, lambda: g / b), (b, lambda: -g * ((a / b) / b)))
+
+
+def _vjp_zero2(g, out, a, b):
+    """floor_divide and div(rounding_mode="trunc") are piecewise constant."""
+    return _each((a, lambda: _zeros(g)), (b, lambda: _zeros(g)))
+
+
+def _vjp_remainder(g, out, a, b):
+    return _each((a, lambda: g), (b, lambda: -g * div(a, b, rounding_mode="floor")))
+
+
+def _vjp_fmod(g, out, a, b):
+    return _each((a, lambda: g), (b, lambda: -g * div(a, b, rounding_mode="trunc")))
+
+
+def _vjp_max_min(sign):
+    def rule(g, out, a, b):
+        half = where(eq(a, b), g / 2, g)
+        return _each((a, lambda: where(lt(a, b) if sign > 0 else gt(a, b), 0.0, half)),
+                     (b, lambda: where(gt(a, b) if sign > 0 else lt(a, b), 0.0, half)))
+    return rule
+
+
+def _vjp_atan2(g, out, a, b):
+    def r():
+        return g / (a * a + b * b)
+    return _each((a, lambda: r() * b), (b, lambda: r() * -a))
+
+
+def _vjp_pow(g, out, a, b):
+    def d_base():
+        if not isinstance(b, Tensor):
+            return _zeros(g) if b == 0 else g * (b * a ** (b - 1))
+        return where(eq(b, 0), 0.0, g * (b * a ** (b - 1)))
+
+    def d_exponent():
+        if not isinstance(a, Tensor):
+            if a == 0:
+                return where(ge(b, 0), 0.0, g * (out * -math.inf))
+            return g * (out * (math.log(a) if a > 0 else math.nan))      # log of a negative base is NaN
+        return g * where(logical_and(eq(a, 0), ge(b, 0)), 0.0, out * log(a))
+    return _each((a, d_base), (b, d_exponent))
+
+
+def _vjp_unary(fn):
+    """A rule for a one-input op whose derivative is ``fn(g, out, x)``."""
+    def rule(g, out, x, *params):
+        return (fn(g, out, x) if _diff(x) else None,)
+    return rule
+
+
+def _vjp_softplus(g, out, x, beta, threshold):
+    z = x * beta
+    return (where(gt(z, threshold), g, g * sigmoid(z)) if _diff(x) else None, None, None)
+
+
+def _gelu_grad(g, x, approximate):
+    if approximate == "tanh":
+        x_sq = x * x
+        t = tanh(_GELU_BETA * (x + _GELU_KAPPA * x_sq * x))
+        left, right = 0.5 * x, 1 + t
+        return g * (0.5 * right + left * (1 - t * t) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x_sq)))
+    cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
+    pdf = exp(-0.5 * x * x) * (1 / _SQRT_2PI)
+    return g * (cdf + x * pdf)
+
+
+def _vjp_gelu(g, out, x, approximate):
+    return (_gelu_grad(g, x, approximate) if _diff(x) else None,)
+
+
+def _vjp_where(g, out, c, x, y):
+    return (None,) + _each((x, lambda: where(c, g, 0.0)), (y, lambda: where(c, 0.0, g)))
+
+
+def _vjp_clamp(g, out, x, *rest):
+    *bounds, has_min, has_max = rest
+    lo = bounds[0] if has_min else None
+    hi = bounds[-1] if has_max else None
+    if lo is not None and hi is not None:
+        gx = lambda: where(logical_and(ge(x, lo), le(x, hi)), g, 0.0)   # noqa: E731
+        glo = lambda: where(logical_and(lt(x, lo), lt(lo, hi)), g, 0.0)  # noqa: E731
+        ghi = lambda: where(logical_or(gt(x, hi), lt(hi, lo)), g, 0.0)   # noqa: E731
+    else:
+        gx = lambda: where(ge(x, lo) if hi is None else le(x, hi), g, 0.0)   # noqa: E731
+        glo = lambda: where(lt(x, lo), g, 0.0)  # noqa: E731
+        ghi = lambda: where(gt(x, hi), g, 0.0)  # noqa: E731
+    pairs = [(x, gx)]
+    if has_min:
+        pairs.append((lo, glo))
+    if has_max:
+        pairs.append((hi, ghi))
+    return _each(*pairs)
+
+
+def _vjp_lerp(g, out, start, end, weight):
+    return _each((start, lambda: g * (1 - weight)), (end, lambda: g * weight), (weight, lambda: g * (end - start)))
+
+
+def _vjp_nan_to_num(g, out, x, nan, posinf, neginf):
+    return (g * isfinite(x) if _diff(x) else None,)
+
+
+_UNARY = {
+    NEG: lambda g, out, x: -g,
+    ABS: lambda g, out, x: g * sign(x),
+    SIGN: lambda g, out, x: _zeros(g),
+    FLOOR: lambda g, out, x: _zeros(g),
+    CEIL: lambda g, out, x: _zeros(g),
+    TRUNC: lambda g, out, x: _zeros(g),
+    ROUND: lambda g, out, x: _zeros(g),
+    EXP: lambda g, out, x: g * out,
+    EXP2: lambda g, out, x: g * (out * _LN2),
+    EXPM1: lambda g, out, x: g * (out + 1),
+    LOG: lambda g, out, x: g / x,
+    LOG2: lambda g, out, x: g / (x * _LN2),
+    LOG10: lambda g, out, x: g / (x * _LN10),
+    LOG1P: lambda g, out, x: g / (x + 1),
+    SQRT: lambda g, out, x: g / (2 * out),
+    RSQRT: lambda g, out, x: -0.5 * g * out ** 3,
+    SIN: lambda g, out, x: g * cos(x),
+    COS: lambda g, out, x: g * -sin(x),
+    TAN: lambda g, out, x: g * (1 + out * out),
+    TANH: lambda g, out, x: g * (1 - out * out),
+    ASIN: lambda g, out, x: g * rsqrt(1 - x * x),
+    ACOS: lambda g, out, x: -g * rsqrt(1 - x * x),
+    ATAN: lambda g, out, x: g / (x * x + 1),
+    SINH: lambda g, out, x: g * cosh(x),
+    COSH: lambda g, out, x: g * sinh(x),
+    SIGMOID: lambda g, out, x: g * ((1 - out) * out),
+    ERF: lambda g, out, x: g * (_2_SQRTPI * exp(-(x * x))),
+    ERFC: lambda g, out, x: g * (-_2_SQRTPI * exp(-(x * x))),
+    RECIPROCAL: lambda g, out, x: g * -(out * out),
+    SILU: lambda g, out, x: g * (sigmoid(x) * (1 + x * (1 - sigmoid(x)))),
+    RELU: lambda g, out, x: where(le(out, 0), 0.0, g),
+    CAST: lambda g, out, x: g,     # the engine casts the gradient back to the source dtype
+}
+
+VJPS = {
+    ADD: _vjp_add, SUB: _vjp_sub, MUL: _vjp_mul, DIV: _vjp_div,
+    DIV_TRUNC: _vjp_zero2, FLOOR_DIVIDE: _vjp_zero2, REMAINDER: _vjp_remainder, FMOD: _vjp_fmod,
+    MAXIMUM: _vjp_max_min(+1), MINIMUM: _vjp_max_min(-1), ATAN2: _vjp_atan2, POW: _vjp_pow,
+    SOFTPLUS: _vjp_softplus, GELU: _vjp_gelu, WHERE: _vjp_where, CLAMP: _vjp_clamp, LERP: _vjp_lerp,
+    NAN_TO_NUM: _vjp_nan_to_num,
+    **{op: _vjp_unary(fn) for op, fn in _UNARY.items()},
+}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule
+del _op, _rule
 
 __all__ = [
     "add", "sub", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod",

@@ -246,3 +246,52 @@ METHODS = ["flip", "fliplr", "flipud", "roll", "repeat", "tile"]
 INPLACE = []
 
 __all__ = ["flip", "fliplr", "flipud", "roll", "tile"]
+
+
+# --- VJP rules (autograd; notes/VJP.md) --------------------------------------------------------------------
+# Movements are undone; copies made by repeat and by reflect/replicate/circular padding add their gradients up.
+
+def _vjp_flip(g, out, x, dims):
+    return (apply(FLIP, (g,), (dims,)),)
+
+
+def _vjp_roll(g, out, x, shifts, dims):
+    return (apply(ROLL, (g,), (tuple(-s for s in shifts), dims)),)
+
+
+def _vjp_repeat(g, out, x, reps):
+    from . import movement as _mv
+    from .reduction import sum as _sum
+    if not reps:
+        return (g,)
+    s = (1,) * (len(reps) - x.ndim) + tuple(x.shape)
+    blocks = []
+    for r, n in zip(reps, s):              # np.tile lays the copies out block by block: out index = k * n + j
+        blocks += [r, n]
+    summed = _sum(_mv.reshape(g, tuple(blocks)), tuple(range(0, 2 * len(reps), 2)))
+    return (_mv.reshape(summed, tuple(x.shape)),)
+
+
+def _pad_sources(n: int, before: int, after: int, mode: str) -> list:
+    """For each position of a padded (or cropped) dim of size ``n``, the input position it copies."""
+    return _pad_kernel(np.arange(n), 0, widths=((before, after),), mode=mode, dtype=np.int64).tolist()
+
+
+def _vjp_pad(g, out, x, value, widths, mode):
+    from .creation import tensor
+    from .indexing import INDEX_PUT
+    from . import movement as _mv
+    if mode == "constant":      # padding the gradient by the negated widths crops the pad, zero-fills the crop
+        return apply(PAD, (g, 0.0), (tuple((-a, -b) for a, b in widths), "constant")), None
+    for d, ((a, b), n) in enumerate(zip(widths, x.shape)):
+        if a == 0 and b == 0:
+            continue
+        src = tensor(_pad_sources(n, a, b, mode), dtype=_dt.int64, device=g.device)
+        shape = tuple(g.shape[:d]) + (n,) + tuple(g.shape[d + 1:])
+        g = apply(INDEX_PUT, (_mv._zeros(shape, g), src, g), ((d,), True))
+    return g, None
+
+
+VJPS = {FLIP: _vjp_flip, ROLL: _vjp_roll, REPEAT: _vjp_repeat, PAD: _vjp_pad}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule

@@ -826,3 +826,183 @@ __all__ = [
     "var_mean", "std_mean", "logsumexp", "all", "any", "count_nonzero", "norm", "cumsum", "cumprod",
     "softmax", "log_softmax",
 ]
+
+
+# --- VJP rules (notes/VJP.md): ``rule(g, out, x, *params) -> (grad_x,)`` -----------------------------------
+# Gradients follow PyTorch's formulas (tools/autograd/derivatives.yaml, FunctionsManual.cpp), including its
+# conventions at ties, zeros and degenerate sizes. Reductions send ``g`` back over the reduced dims by
+# re-inserting them (``_keep``) and broadcasting.
+
+from . import creation as _cr, joining as _jn      # noqa: E402 (used by the rules only)
+from ..autograd.grad_mode import is_grad_enabled as _grad_enabled      # noqa: E402
+
+
+def _keep(t: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
+    """``t`` (a reduction's result or gradient) with the reduced ``dims`` of ``shape`` re-inserted as size 1."""
+    if keepdim or not dims:
+        return t
+    return t.reshape(_reduced_shape(shape, dims, True))
+
+
+def _sum_keep(t: Tensor, dims: tuple) -> Tensor:
+    """``t`` summed over the op-level ``dims`` (``()``: nothing), keeping them."""
+    return apply(SUM, (t,), (dims, True, None))
+
+
+def _vjp_sum(g, out, x, dims, keepdim, dtype_):
+    return (_keep(g, x.shape, dims, keepdim).expand(x.shape),)
+
+
+def _vjp_mean(g, out, x, dims, keepdim, dtype_):
+    n = numel(tuple(x.shape[d] for d in dims))
+    g = _keep(g, x.shape, dims, keepdim)
+    return ((g / n if n else g).expand(x.shape),)
+
+
+def _exclusive_products(x: Tensor, d: int) -> Tensor:
+    """``prod(x[j] for j != i)`` along ``d`` at each ``i``, without dividing (exact with zeros), as the
+    product of the exclusive running products from the left and from the right (PyTorch's
+    ``prod_safe_zeros_backward``)."""
+    n = x.shape[d]
+    one = _cr.ones_like(x.narrow(d, 0, 1))
+    left = _jn.cat([one, cumprod(x.narrow(d, 0, n - 1), d)], d)
+    right = _jn.cat([one, cumprod(x.narrow(d, 1, n - 1).flip(d), d)], d).flip(d)
+    return left * right
+
+
+def _vjp_prod(g, out, x, dims, keepdim, dtype_):
+    if x.ndim == 0 or not dims or numel(x.shape) == 0:
+        return (_keep(g, x.shape, dims, keepdim).expand(x.shape),)
+    g = _keep(g, x.shape, dims, keepdim)
+    out = _keep(out, x.shape, dims, keepdim)
+    # One reduced dim: along it. Several: move them last and flatten them into one.
+    kept = tuple(d for d in range(x.ndim) if d not in dims)
+    perm = kept + dims
+    flat = tuple(x.shape[d] for d in kept) + (numel(tuple(x.shape[d] for d in dims)),)
+    xf = x if len(dims) == 1 else x.permute(perm).reshape(flat)
+    d = dims[0] if len(dims) == 1 else len(kept)
+    others = _exclusive_products(xf, d)
+    if len(dims) > 1:
+        inv = [0] * x.ndim
+        for i, p in enumerate(perm):
+            inv[p] = i
+        others = others.reshape(tuple(x.shape[p] for p in perm)).permute(inv)
+    # PyTorch: g * out / x when the input has no zero, the exact products of the others otherwise (here per
+    # reduced slice; x is made safe so the unused branch stays finite under double backward).
+    zero = x == 0
+    has_zero = _sum_keep(zero, dims) > 0
+    by_division = g * (out / _pw.where(zero, 1.0, x))
+    return (_pw.where(has_zero, g * others, by_division),)
+
+
+def _vjp_extreme(g, out, x, dims, keepdim):
+    # PyTorch's amax/amin: split evenly between ties, ``(g / count) * mask`` (a NaN result gives NaN).
+    # max(x)/min(x) and max(x, dim)/min(x, dim) reach this too (their values are amax/amin nodes), where
+    # PyTorch differs: max(x, dim) sends the gradient to the returned index only (at ties), and max(x) with
+    # NaNs sends it to the NaN elements. Matching those needs the frontends to build other nodes.
+    mask = x == _keep(out, x.shape, dims, keepdim)
+    return ((_keep(g, x.shape, dims, keepdim) / _sum_keep(mask, dims)) * mask,)
+
+
+def _var_grad(g, x, dims, keepdim, correction):
+    """PyTorch's var_backward: ``2 / (N - correction) * g * (x - mean)``; over every dim with N <= correction,
+    ``g * where(x == mean, nan, inf)``. (PyTorch takes the second form only when no ``dim`` was passed; an
+    explicit full ``dim`` with N < correction is the one case that differs from it.)"""
+    n = numel(tuple(x.shape[d] for d in dims))
+    g = _keep(g, x.shape, dims, keepdim)
+    mean = apply(MEAN, (x,), (dims, True, None))
+    dof = n - correction
+    if len(dims) == x.ndim and dof <= 0:
+        return g * _pw.where(x == mean, math.nan, math.inf)
+    scale = 2.0 / dof if dof != 0 else math.inf
+    return scale * g * (x - mean)
+
+
+def _vjp_var(g, out, x, dims, keepdim, correction):
+    return (_var_grad(g, x, dims, keepdim, correction),)
+
+
+def _vjp_std(g, out, x, dims, keepdim, correction):
+    gv = _pw.where(out == 0, 0.0, g / (out * 2))        # PyTorch: zero gradient where std is 0
+    return (_var_grad(gv, x, dims, keepdim, correction),)
+
+
+def _vjp_logsumexp(g, out, x, dims, keepdim):
+    return (_keep(g, x.shape, dims, keepdim) * (x - _keep(out, x.shape, dims, keepdim)).exp(),)
+
+
+def _vjp_norm(g, out, x, p, dims, keepdim):
+    """PyTorch's norm_backward for each order (subgradient 0 where the norm is 0)."""
+    p = _p_value(p)
+    g = _keep(g, x.shape, dims, keepdim)
+    norm = _keep(out, x.shape, dims, keepdim)
+    if p == 0:
+        return (None,)
+    if p == 1:
+        return (x.sign() * g,)
+    if p == 2:
+        return (g * _pw.where(norm == 0, 0.0, x / norm),)
+    if math.isinf(p):
+        a = x.abs()
+        mask = (a == norm) | a.isnan()
+        return (x.sign() * ((g / _sum_keep(mask, dims)) * mask),)
+    if p < 1:
+        scaled = x.sign() * _pw.where(x == 0, 0.0, x.abs() ** (p - 1))
+        return (scaled * g * norm ** (1 - p),)
+    scaled = x.sign() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
+    return (scaled * _pw.where(norm == 0, 0.0, g / norm ** (p - 1)),)
+
+
+def _reversed_cumsum(t: Tensor, d: int) -> Tensor:
+    return cumsum(t.flip(d), d).flip(d)
+
+
+def _vjp_cumsum(g, out, x, dim, dtype_):
+    return (g if x.ndim == 0 else _reversed_cumsum(g, dim),)
+
+
+def _cumprod_grad_quadratic(g: Tensor, x: Tensor, dim: int) -> Tensor:
+    """``sum(g[i] * prod(x[j] for j <= i if j != k) for i >= k)`` at each ``k`` along ``dim``, built from an
+    (n, n) table of running products that skip ``k``: O(n^2), no division, so its own derivative is exact."""
+    n = x.shape[dim]
+    ar = _cr.arange(n)
+    k_is_i, i_from_k = ar.unsqueeze(-1) == ar, ar.unsqueeze(-1) <= ar        # [k, i] masks
+    skip_k = _pw.where(k_is_i, 1.0, x.movedim(dim, -1).unsqueeze(-2))      # (..., k, i): x[i], 1 at i == k
+    terms = _pw.where(i_from_k, cumprod(skip_k, -1), 0.0) * g.movedim(dim, -1).unsqueeze(-2)
+    return terms.sum(-1).movedim(-1, dim)
+
+
+def _vjp_cumprod(g, out, x, dim, dtype_):
+    """PyTorch's cumprod_backward. O(n) and exact with zeros: before the first zero of a slice
+    ``reversed_cumsum(out * g) / x``; at the first zero the same sum with that zero taken as 1 (products that
+    skip it); after it 0. That formula's own derivative is wrong past a zero, so under create_graph (grad mode
+    on while the rule runs) the O(n^2) formula is used instead, as PyTorch does."""
+    if x.ndim == 0 or x.shape[dim] <= 1:
+        return (g,)
+    if _grad_enabled():
+        return (_cumprod_grad_quadratic(g, x, dim),)
+    zero = x == 0
+    seen = cumsum(zero, dim)                           # zeros up to and including each position
+    before = seen == 0
+    first = zero & (seen == 1)
+    by_division = _reversed_cumsum(out * g, dim) / _pw.where(before, x, 1.0)
+    at_first = _reversed_cumsum(g * cumprod(_pw.where(first, 1.0, x), dim), dim)
+    return (_pw.where(before, by_division, _pw.where(first, at_first, 0.0)),)
+
+
+def _vjp_softmax(g, out, x, dim):
+    return (out * (g - (g * out).sum(dim, keepdim=True)),)
+
+
+def _vjp_log_softmax(g, out, x, dim):
+    return (g - out.exp() * g.sum(dim, keepdim=True),)
+
+
+# argmax/argmin/all/any have integer or bool results: never differentiated.
+VJPS = {
+    SUM: _vjp_sum, MEAN: _vjp_mean, PROD: _vjp_prod, AMAX: _vjp_extreme, AMIN: _vjp_extreme, VAR: _vjp_var,
+    STD: _vjp_std, LOGSUMEXP: _vjp_logsumexp, NORM: _vjp_norm, CUMSUM: _vjp_cumsum, CUMPROD: _vjp_cumprod,
+    SOFTMAX: _vjp_softmax, LOG_SOFTMAX: _vjp_log_softmax,
+}
+for _op, _rule in VJPS.items():
+    _op.vjp = _rule
