@@ -36,11 +36,11 @@ case("prod", lambda m, x: x.prod(dim=0), F(3, 4, lo=0.5, hi=1.5, signed=True), r
 case("prod", lambda m, x: m.prod(x), F(2, 3, 4, lo=0.5, hi=1.5, signed=True), ref=np.prod, tag="all")
 case("amax", lambda m, x: m.amax(x, dim=(0, 1)), F(2, 3, 4), ref=lambda x: x.max((0, 1)), dtypes=FLI,
      empty=(F(2, 3, 0),))
-case("amax", lambda m, x: x.max(dim=1, keepdim=True).values, F(3, 4), ref=lambda x: x.max(1, keepdims=True),
+case("gather", lambda m, x: x.max(dim=1, keepdim=True).values, F(3, 4), ref=lambda x: x.max(1, keepdims=True),
      dtypes=FLI, tag="max")
 case("amax", lambda m, x: x.max(), F(3, 4, special=True), ref=lambda x: np.max(x), tag="nan")
 case("amin", lambda m, x: x.amin(-1), F(3, 4), ref=lambda x: x.min(-1), dtypes=FLI, empty=(F(0, 4),))
-case("amin", lambda m, x: m.min(x, 0).values, F(3, 4), ref=lambda x: x.min(0), dtypes=FLI, tag="min")
+case("gather", lambda m, x: m.min(x, 0).values, F(3, 4), ref=lambda x: x.min(0), dtypes=FLI, tag="min")
 case("argmax", lambda m, x: x.argmax(dim=1), F(3, 4), ref=lambda x: x.argmax(1), dtypes=FLI, empty=(F(0, 4),))
 case("argmax", lambda m, x: m.argmax(x), F(2, 3, 4), ref=np.argmax, tag="flat")
 case("argmax", lambda m, x: x.max(dim=0).indices, F(3, 4, lo=-2, hi=3), ref=lambda x: x.argmax(0),

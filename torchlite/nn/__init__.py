@@ -1,5 +1,19 @@
-"""Neural-network building blocks. So far: ``torchlite.nn.functional`` (the functional ops that exist);
-``Module``, layers and losses arrive with the autograd/nn issue."""
-from . import functional
+"""Neural-network building blocks with PyTorch's names: ``Parameter``, ``Module``, containers, layers,
+``nn.init`` and ``nn.functional``.
 
-__all__ = ["functional"]
+    >>> import torchlite as tl
+    >>> m = tl.nn.Sequential(tl.nn.Linear(3, 4), tl.nn.ReLU())
+    >>> [n for n, _ in m.named_parameters()]
+    ['0.weight', '0.bias']
+"""
+from . import functional
+from . import init
+from .parameter import Buffer, Parameter
+from .module import Module, RemovableHandle
+from .containers import ModuleDict, ModuleList, Sequential
+from .layers import (GELU, Dropout, Embedding, Flatten, Identity, LayerNorm, Linear, LogSoftmax, ReLU, RMSNorm,
+                     Sigmoid, SiLU, Softmax, Tanh)
+
+__all__ = ["functional", "init", "Parameter", "Buffer", "Module", "RemovableHandle", "Sequential", "ModuleList",
+           "ModuleDict", "Identity", "Linear", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "Flatten", "ReLU",
+           "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"]

@@ -553,8 +553,16 @@ def _extreme(name: str, value_op, index_op, pointwise, rtype):
         dims = _dims(name, input, int(dim))
         _nonempty(name, input, dims, dim_given=True)
         keepdim = bool(keepdim)
-        index_dim = dims[0] if dims else None
-        return rtype(apply(value_op, (input,), (dims, keepdim)), apply(index_op, (input,), (index_dim, keepdim)))
+        if not dims:                                    # a 0-d input: the value itself, index 0
+            return rtype(apply(value_op, (input,), (dims, keepdim)), apply(index_op, (input,), (None, keepdim)))
+        # The values are gathered at the returned indices (not an amax node), so that the gradient goes to
+        # that one element on ties, as PyTorch's max(dim) sends it.
+        from .dim_indexing import GATHER               # the indices are in range by construction: no check
+        idx = apply(index_op, (input,), (dims[0], True))
+        values = apply(GATHER, (input, idx), (dims[0],))
+        if not keepdim:
+            idx, values = idx.squeeze(dims[0]), values.squeeze(dims[0])
+        return rtype(values, idx)
     f.__name__ = f.__qualname__ = name
     f.__doc__ = (f"``{name}(x)``: the {name}imum (0-d); ``{name}(x, dim, keepdim=False)``: a namedtuple "
                  f"``(values, indices)`` (the first index on ties); ``{name}(x, other)``: ``{name}imum``.")

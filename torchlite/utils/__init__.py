@@ -1,1 +1,4 @@
-"""Utilities (data loading, benchmarking, profiling and serialization arrive with later issues)."""
+"""Utilities: ``torchlite.utils.data`` (datasets, samplers, DataLoader). Benchmarking and profiling arrive later."""
+from . import data
+
+__all__ = ["data"]
