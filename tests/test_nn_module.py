@@ -101,7 +101,7 @@ def test_setattr_registration_rules():
     assert "sub" not in m._parameters
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         m.nope
-    with pytest.raises(KeyError, match="can't contain"):
+    with pytest.raises(KeyError, match=r'buffer name can.*t contain'):
         m.register_buffer("a.b", tl.zeros(1))
     with pytest.raises(KeyError, match="already exists"):
         m.register_parameter("plain", None)

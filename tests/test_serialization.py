@@ -347,3 +347,30 @@ def test_save_overwrites_and_fsyncs(tmp_path, monkeypatch):
     tl.save(tl.zeros(3), path)
     assert synced and tl.load(path).tolist() == [0.0, 0.0, 0.0]
     assert os.listdir(tmp_path) == ["ckpt"]
+
+
+def test_model_and_optimizer_checkpoint_resumes_identically(tmp_path):
+    def make():
+        tl.manual_seed(0)
+        m = tl.nn.Sequential(tl.nn.Linear(3, 4), tl.nn.ReLU(), tl.nn.Linear(4, 2))
+        return m, tl.optim.Adam(m.parameters(), lr=1e-2)
+
+    def step(m, opt, x):
+        opt.zero_grad()
+        m(x).pow(2).sum().backward()
+        opt.step()
+
+    x = tl.randn(5, 3)
+    m, opt = make()
+    step(m, opt, x)
+    path = tmp_path / "ckpt.safetensors"
+    tl.save({"model": m.state_dict(), "optim": opt.state_dict(), "epoch": 1}, path)
+    ck = tl.load(path)
+    m2, opt2 = make()
+    m2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["optim"])
+    assert ck["optim"]["param_groups"] == opt.state_dict()["param_groups"]
+    step(m, opt, x)
+    step(m2, opt2, x)
+    for (k, a), (k2, b) in zip(m.state_dict().items(), m2.state_dict().items()):
+        assert k == k2 and _same(a.numpy(), b.numpy()), k

@@ -466,8 +466,7 @@ class Module:
         for name, param in local:
             key = prefix + name
             if key not in state_dict:
-                if strict:
-                    missing.append(key)
+                missing.append(key)
                 continue
             val = state_dict[key]
             if not isinstance(val, Tensor):
@@ -508,10 +507,10 @@ class Module:
         load(self, "")
         if strict:
             msgs = []
-            if unexpected:
-                msgs.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
             if missing:
                 msgs.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
+            if unexpected:
+                msgs.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
             errors = msgs + errors
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
