@@ -180,8 +180,8 @@ def test_layer_norm_forward_and_grads_match_torch(shape, ns, affine, eps, dtype,
     if affine == "both":
         arrays.append(r.standard_normal(nshape))
 
-    def run(m, x, w=None, b=None):
-        return m.layer_norm(x, ns, w, b, eps)
+    def run(m, x, w=None, b=None):     # torch's functional form wants a tuple (nn.LayerNorm converts an int)
+        return m.layer_norm(x, nshape if m is TF else ns, w, b, eps)
     _check(lambda *a: run(F, *a), lambda *a: run(TF, *a), arrays, dtype, rtol, atol * 10)
 
 
@@ -195,7 +195,7 @@ def test_rms_norm_forward_and_grads_match_torch(shape, ns, weighted, eps, dtype,
     arrays = [r.standard_normal(shape)] + ([r.standard_normal(nshape)] if weighted else [])
 
     def run(m, x, w=None):
-        return m.rms_norm(x, ns, w, eps)
+        return m.rms_norm(x, nshape if m is TF else ns, w, eps)
     _check(lambda *a: run(F, *a), lambda *a: run(TF, *a), arrays, dtype, rtol, atol * 10)
 
 
@@ -332,6 +332,17 @@ def test_nll_loss_matches_torch(shape, tshape, reduction, weighted, ignore_index
     _check(lambda *a: run(F, *a), lambda *a: run(TF, *a), arrays, dtype, rtol, atol, grad_idx=[0])
 
 
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_all_ignored_mean_is_nan_with_zero_gradient_as_torch(label_smoothing, weighted):
+    x = _rng(29).standard_normal((3, 4))
+    arrays = [x, np.array([2, 2, 2])] + ([np.arange(1.0, 5.0)] if weighted else [])
+
+    def run(m, x, t, w=None):
+        return m.cross_entropy(x, t, w, ignore_index=2, label_smoothing=label_smoothing)
+    _check(lambda *a: run(F, *a), lambda *a: run(TF, *a), arrays, "float64", 1e-10, 1e-12, grad_idx=[0])
+
+
 def test_cross_entropy_all_ignored_mean_is_nan_and_empty_batches():
     x = tl.tensor(_rng(19).standard_normal((3, 5)))
     assert math.isnan(F.cross_entropy(x, tl.tensor([-100, -100, -100])).item())
@@ -452,7 +463,8 @@ def test_bce_with_logits_matches_torch_stably(reduction, weighted, pos, dtype, r
         w = rest[0] if weighted else None
         pw = rest[-1] if pos else None
         return m.binary_cross_entropy_with_logits(x, y, w, reduction=reduction, pos_weight=pw)
-    _check(lambda *a: run(F, *a), lambda *a: run(TF, *a), arrays, dtype, rtol, atol)
+    # torch differentiates input and target only (weight / pos_weight "not differentiable")
+    _check(lambda *a: run(F, *a), lambda *a: run(TF, *a), arrays, dtype, rtol, atol, grad_idx=[0, 1])
 
 
 # --- scaled_dot_product_attention ------------------------------------------------------------------------------

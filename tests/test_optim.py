@@ -331,7 +331,7 @@ def test_changing_lr_does_not_recompile(name, cfg):
 
     for _ in range(3):
         one_step()
-    misses = backend.cache_info()["misses"]
+    misses, hits = backend.cache_info()["misses"], backend.cache_info()["hits"]
     lrs = set()
     for i in range(8):
         one_step()
@@ -340,6 +340,7 @@ def test_changing_lr_does_not_recompile(name, cfg):
             opt.param_groups[0]["lr"] = 0.003                  # set by hand too
     assert len(lrs) == 8
     assert backend.cache_info()["misses"] == misses
+    assert backend.cache_info()["hits"] >= hits + 8         # the steps did run compiled programs
 
 
 # -- errors ----------------------------------------------------------------------------------------------

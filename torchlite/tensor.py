@@ -222,6 +222,30 @@ class Tensor:
         from .autograd import backward
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
+    @property
+    def data(self) -> "Tensor":
+        """This tensor's value outside autograd (writes to it show in the tensor)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        from .autograd.grad_mode import no_grad
+        with no_grad():
+            self._assign(Tensor._wrap(value.node))
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        if id(self) in memo:
+            return memo[id(self)]
+        from .ops.movement import clone
+        from .autograd.grad_mode import no_grad
+        with no_grad():
+            r = clone(self)
+        r.requires_grad = self.requires_grad and self.is_leaf
+        memo[id(self)] = r
+        return r
+
     def retain_grad(self) -> None:
         raise NotImplementedError("retain_grad() is not supported yet; use torchlite.autograd.grad(out, [t])")
 

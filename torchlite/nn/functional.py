@@ -255,9 +255,15 @@ def _nll(input: Tensor, target: Tensor, weight, ignore_index: int, reduction: st
     return -(picked * w), w
 
 
+def _safe_div(total: Tensor, denom: Tensor) -> Tensor:
+    """``total / denom``, NaN where ``denom == 0`` but with zero gradient there (PyTorch's nll_loss backward)."""
+    zero = denom == 0
+    return _tl.where(zero, float("nan"), total / _tl.where(zero, 1, denom))
+
+
 def _nll_reduce(loss: Tensor, w: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
-        return loss.sum() / w.sum()
+        return _safe_div(loss.sum(), w.sum())
     if reduction == "sum":
         return loss.sum()
     return loss
@@ -315,7 +321,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     smooth = -(logp if weight is None else logp * weight.reshape(wshape)).sum(cd)
     smooth = _tl.where(valid, smooth, 0.0)
     if reduction == "mean":
-        smooth = smooth.sum() / (w.sum() if weight is not None else valid.sum())
+        smooth = _safe_div(smooth.sum(), w.sum() if weight is not None else valid.sum())
     elif reduction == "sum":
         smooth = smooth.sum()
     return nll * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)

@@ -31,18 +31,6 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True):    # Tensor.__init__ is the legacy constructor
         pass
 
-    @property
-    def data(self) -> Tensor:
-        """This parameter's value outside autograd (writes to it show in the parameter)."""
-        return self.detach()
-
-    @data.setter
-    def data(self, value: Tensor) -> None:
-        if not isinstance(value, Tensor):
-            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
-        with no_grad():
-            self._assign(Tensor._wrap(value.node))
-
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
