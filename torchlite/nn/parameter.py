@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Buffer"]
