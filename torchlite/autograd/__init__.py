@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 from .engine import GradFn, run_backward
+from .function import Function
 from .gradcheck import gradcheck
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "GradFn", "gradcheck"]
+           "GradFn", "gradcheck", "Function"]
 
 
 def _as_list(x) -> list:
