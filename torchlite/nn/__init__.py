@@ -17,3 +17,10 @@ from .layers import (GELU, Dropout, Embedding, Flatten, Identity, LayerNorm, Lin
 __all__ = ["functional", "init", "Parameter", "Buffer", "Module", "RemovableHandle", "Sequential", "ModuleList",
            "ModuleDict", "Identity", "Linear", "Embedding", "LayerNorm", "RMSNorm", "Dropout", "Flatten", "ReLU",
            "GELU", "SiLU", "Tanh", "Sigmoid", "Softmax", "LogSoftmax"]
+from . import utils
+from .conv import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
+
+__all__ += ["utils", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+            "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]

@@ -440,3 +440,10 @@ def _repeat_heads(t: Tensor, r: int) -> Tensor:
     e = t.unsqueeze(-3).expand(*shape[:-2], r, *shape[-2:])
     return e.reshape(*shape[:-3], shape[-3] * r, *shape[-2:])
 
+
+
+# --- convolution / pooling / batch norm (defined in conv.py / batchnorm.py) -----------------------------------
+from .conv import adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d, max_pool2d  # noqa: E402
+from .batchnorm import batch_norm  # noqa: E402
+
+__all__ += ["conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm"]
