@@ -153,3 +153,4 @@ def test_backward_reuses_the_realized_forward():
     assert names.count("mul") <= 4 and "sum" not in names, names
     np.testing.assert_allclose(gx.numpy(), 2 * x.numpy() * w.numpy())
     np.testing.assert_allclose(gw.numpy(), x.numpy() ** 2)
+

@@ -20,11 +20,13 @@ from .tensor import Tensor, Size
 from . import ops
 from . import methods as _methods
 from . import autograd, fx, nn, return_types, utils
+from . import func
 from . import optim
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import random
 from ._formatting import set_printoptions, get_printoptions
 from .serialization import save, load
+from .amp import autocast, GradScaler
 
 _methods.bind()
 for _fam in ops.FAMILIES:

@@ -18,6 +18,7 @@ from .devices import CPU, device as _device, to_device
 from .autograd.engine import record
 from .autograd.grad_mode import _enabled as _grad_enabled
 from .lazy import LazyNode, op_error, realize, user_frame
+from .amp import _state as _amp_state, _cast_args as _amp_cast
 
 __all__ = ["Tensor", "Size", "apply"]
 
@@ -46,6 +47,8 @@ def apply(op, args: tuple, params: tuple = (), device=None) -> "Tensor":
 
     Shape, dtype and device are checked here, so a bad call fails at the user's line.
     """
+    if _amp_state[0] is not None:
+        args = _amp_cast(op, args)
     srcs = []
     dev = device
     for a in args:

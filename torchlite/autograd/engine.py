@@ -125,7 +125,6 @@ def run_backward(outputs: list, grad_outputs: list, *, inputs=None, retain_graph
     """Propagate ``grad_outputs`` from ``outputs`` back to leaves (``inputs=None``: accumulate into ``.grad``)
     or to the given ``inputs`` (return their gradients)."""
     from ..lazy import op_error
-    from ..tensor import Tensor
     grads: dict = {}
     wanted = None
     if inputs is not None:
@@ -158,6 +157,25 @@ def run_backward(outputs: list, grad_outputs: list, *, inputs=None, retain_graph
         roots.append(out._grad_fn)
 
     mode = enable_grad() if create_graph else no_grad()
+    from ..amp import _state as amp_state
+    amp_saved, amp_state[0] = amp_state[0], None      # backward runs outside autocast, as in PyTorch
+    try:
+        _propagate(roots, grads, send, create_graph, retain_graph, mode)
+    finally:
+        amp_state[0] = amp_saved
+    if inputs is not None:
+        for i, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise op_error(RuntimeError, "grad", f"One of the differentiated Tensors (input {i}) appears to not "
+                               "have been used in the graph. Set allow_unused=True if this is the desired behavior.")
+        return tuple(results)
+    return None
+
+
+def _propagate(roots, grads, send, create_graph, retain_graph, mode) -> None:
+    """Apply VJP rules from the outputs back, in reverse topological order."""
+    from ..lazy import op_error
+    from ..tensor import Tensor
     with mode:
         for fn in _order(roots):
             g = grads.pop(id(fn), None)
@@ -183,13 +201,6 @@ def run_backward(outputs: list, grad_outputs: list, *, inputs=None, retain_graph
                 send(nxt, gi)
             if not retain_graph:
                 fn.saved = None
-    if inputs is not None:
-        for i, r in enumerate(results):
-            if r is None and not allow_unused:
-                raise op_error(RuntimeError, "grad", f"One of the differentiated Tensors (input {i}) appears to not "
-                               "have been used in the graph. Set allow_unused=True if this is the desired behavior.")
-        return tuple(results)
-    return None
 
 
 __all__ = ["GradFn", "record", "run_backward", "_enabled"]
