@@ -139,7 +139,7 @@ def main() -> None:
     args = ap.parse_args()
     rep = 5 if args.quick else 30
     rng = np.random.default_rng(0)
-    console = Console()
+    console = Console(width=120)
     if torch is not None:
         torch.manual_seed(0)
     rows = []
