@@ -74,7 +74,6 @@ def test_result_dtype_matches_torch(name, fn, inputs, dtype_in):
     np.testing.assert_allclose(got.float().numpy(), want.float().numpy(), rtol=tol, atol=tol)
 
 
-@pytest.mark.xfail(strict=True, reason="torch's CPU float32 list has the losses; torchlite's losses are frontends")
 @pytest.mark.parametrize("name,fn,inputs", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
 def test_loss_dtype_matches_torch(name, fn, inputs):
     got, want = _run_both(fn, inputs, "float32")

@@ -154,3 +154,19 @@ def test_backward_reuses_the_realized_forward():
     np.testing.assert_allclose(gx.numpy(), 2 * x.numpy() * w.numpy())
     np.testing.assert_allclose(gw.numpy(), x.numpy() ** 2)
 
+
+
+# Ops whose outputs are never differentiable: bool/int results, or no tensor inputs at all.
+NO_GRADIENT = {
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "isnan", "isinf",
+    "isfinite", "signbit", "argmax", "argmin", "all", "any", "argsort", "topk_indices", "one_hot",
+    "full", "arange", "linspace", "logspace", "eye",
+}
+
+
+def test_every_differentiable_registry_op_has_a_vjp_rule():
+    missing = sorted(name for name, op in tl.ops.REGISTRY.items() if op.vjp is None and name not in NO_GRADIENT)
+    assert missing == [], f"registry ops without a VJP rule: {missing}"
+    stale = sorted(name for name in NO_GRADIENT if name in tl.ops.REGISTRY and tl.ops.REGISTRY[name].vjp)
+    assert stale == [], f"listed as non-differentiable but have a rule: {stale}"

@@ -269,6 +269,23 @@ def _nll_reduce(loss: Tensor, w: Tensor, reduction: str) -> Tensor:
     return loss
 
 
+def _fp32_under_autocast(fn):
+    """Losses run in float32 under autocast (they are on PyTorch's CPU float32 list): lower-precision float
+    tensor arguments are cast up first (the casts are recorded, so gradients come back in their dtype)."""
+    import functools
+    from .. import amp
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        if amp._state[0] is not None:
+            up = lambda v: v.float() if isinstance(v, _tl.Tensor) and v.dtype in (_tl.float16, _tl.bfloat16) else v
+            args = tuple(up(a) for a in args)
+            kwargs = {k: up(v) for k, v in kwargs.items()}
+        return fn(*args, **kwargs)
+    return wrapped
+
+
+@_fp32_under_autocast
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
              reduction: str = "mean"):
     """Negative log-likelihood of class-index targets over log-probabilities ``input`` ((C), (N, C) or
@@ -278,6 +295,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     return _nll_reduce(loss, w, reduction)
 
 
+@_fp32_under_autocast
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0):
     """``nll_loss(log_softmax(input, class_dim), target)`` for class indices, or ``-sum(target * log_softmax)``
@@ -352,16 +370,19 @@ def _pointwise_loss(name: str, fn, input, target, size_average, reduce, reductio
     return _reduce(err, reduction)
 
 
+@_fp32_under_autocast
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """``(input - target) ** 2``, reduced (weighted ``mean`` divides by ``weight.sum()``)."""
     return _pointwise_loss("mse_loss", lambda d: d * d, input, target, size_average, reduce, reduction, weight)
 
 
+@_fp32_under_autocast
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean", weight=None):
     """``|input - target|``, reduced (weighted ``mean`` divides by ``weight.sum()``)."""
     return _pointwise_loss("l1_loss", lambda d: d.abs(), input, target, size_average, reduce, reduction, weight)
 
 
+@_fp32_under_autocast
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction: str = "mean", pos_weight=None):
     """``(1 - y) * x - (1 + (pos_weight - 1) * y) * logsigmoid(x)`` (PyTorch's stable form), times ``weight``."""
