@@ -414,24 +414,7 @@ class Tensor:
     # -- conversions ---------------------------------------------------------------------------------
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``, with ``copy=`` as in torch."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, dev = a.dtype, a.device
-            elif isinstance(a, (_dt.dtype, type)) and not isinstance(a, str):
-                dtype = _dt.to_dtype(a)
-            elif isinstance(a, (str, _device)):
-                dev = a
-            elif a is None:
-                continue
-            else:
-                raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+        dtype, dev, copy = parse_to_args(args, kwargs)
         dtype = _dt.to_dtype(dtype) if dtype is not None else self.dtype
         dev = to_device(dev) if dev is not None else self.device
         if dev is not self.device:
@@ -481,6 +464,29 @@ def _py_scalar(v: np.ndarray, dtype: _dt.dtype):
     if dtype.category == 1:
         return int(v)
     return bool(v)
+
+
+def parse_to_args(args: tuple, kwargs: dict) -> tuple:
+    """``(dtype, device, copy)`` from the ways ``Tensor.to``/``Module.to`` are called: ``to(dtype)``,
+    ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, and the keywords; None where not given."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, dev = a.dtype, a.device
+        elif isinstance(a, (_dt.dtype, type)) and not isinstance(a, str):
+            dtype = _dt.to_dtype(a)
+        elif isinstance(a, (str, _device)):
+            dev = a
+        elif a is not None:
+            raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+    return dtype, dev, copy
 
 
 def _wrap_dim(dim: int, ndim: int, opname: str) -> int:

@@ -12,7 +12,6 @@ from collections import OrderedDict, namedtuple
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import no_grad
-from ..devices import device as _device
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
@@ -393,21 +392,8 @@ class Module:
     def to(self, *args, **kwargs) -> "Module":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``: floating-point parameters and
         buffers take the dtype; parameters stay the same Parameter objects (in place, as in torch)."""
-        dtype = kwargs.pop("dtype", None)
-        dev = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, dev = a.dtype, a.device
-            elif isinstance(a, (str, _device)):
-                dev = a
-            elif isinstance(a, (_dt.dtype, type)):
-                dtype = a
-            elif a is not None:
-                raise TypeError(f"to() received an invalid combination of arguments: {a!r}")
+        from ..tensor import parse_to_args
+        dtype, dev, _ = parse_to_args(args, kwargs)
         if dtype is not None:
             dtype = _dt.to_dtype(dtype)
             if not dtype.is_floating_point:
