@@ -1,0 +1,33 @@
+"""pyproject.toml lists every package directory, so `pip install .` (not only `-e`) ships all of torchlite."""
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_every_package_directory_is_listed_in_pyproject():
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(conf["packages"])
+    mapping = conf["package-dir"]
+    found = set()
+    for name, rel in mapping.items():
+        base = ROOT / rel
+        for init in base.rglob("__init__.py"):
+            parts = init.parent.relative_to(base).parts
+            found.add(".".join((name,) + parts))
+    assert found == listed, f"missing from pyproject: {sorted(found - listed)}; stale: {sorted(listed - found)}"
+
+
+def test_torchlite_never_imports_torch():
+    offenders = []
+    for path in list((ROOT / "torchlite").rglob("*.py")) + list((ROOT / "compiler").rglob("*.py")):
+        for line in path.read_text().splitlines():
+            s = line.strip()
+            if s.startswith(("import torch", "from torch ", "from torch.")) and not s.startswith("import torchlite"):
+                offenders.append(f"{path.relative_to(ROOT)}: {s}")
+    assert offenders == []
