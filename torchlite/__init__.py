@@ -19,9 +19,7 @@ from .devices import device, get_default_device, set_default_device
 from .tensor import Tensor, Size
 from . import ops
 from . import methods as _methods
-from . import autograd, fx, nn, return_types, utils
-from . import func
-from . import optim
+from . import autograd, func, fx, nn, optim, return_types, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import random
 from ._formatting import set_printoptions, get_printoptions
