@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import torchlite as tl
-from torchlite.ops import pointwise as pw
+import _pointwise_family as pw
 from conftest import assert_close, to_numpy, to_torch
 from _pointwise_helpers import RHS_DOMAIN, every_other_column, grouped, run_all, sample
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import torchlite as tl
-from torchlite.ops import pointwise as pw
+import _pointwise_family as pw
 from conftest import DTYPE_NAMES, FLOAT_NAMES, assert_close, to_numpy, to_torch
 from _pointwise_helpers import SPECIALS, UNARY, check, sample, softplus_ref
 

@@ -8,8 +8,9 @@ import warnings
 import torchlite as _tl
 from ..lazy import op_error
 from ..tensor import Tensor
-from ..ops.pointwise import gelu, relu, sigmoid, silu, softplus, tanh
-from ..ops.reduction import log_softmax, softmax
+from ..ops.activations import gelu, relu, sigmoid, silu, softplus
+from ..ops.unary import tanh
+from ..ops.normalizing import log_softmax, softmax
 from ..ops.rearranging import one_hot, pad
 from ..ops.linalg import linear
 

@@ -7,10 +7,10 @@ and are re-exported by ``torchlite``.
 from __future__ import annotations
 
 from .registry import REGISTRY, OpDef, register, defop
-from . import (pointwise, creation, movement, reduction, indexing, dim_indexing, joining, rearranging,
-               diagonals, sorting, linalg, random)
+from . import (pointwise, unary, activations, creation, movement, reduction, statistics, cumulative, normalizing,
+               indexing, dim_indexing, joining, rearranging, diagonals, sorting, linalg, random)
 
-FAMILIES = [pointwise, creation, movement, reduction, indexing, dim_indexing, joining, rearranging, diagonals,
-            sorting, linalg, random]
+FAMILIES = [pointwise, unary, activations, creation, movement, reduction, statistics, cumulative, normalizing,
+            indexing, dim_indexing, joining, rearranging, diagonals, sorting, linalg, random]
 
 globals().update(REGISTRY)

@@ -1,7 +1,8 @@
-"""Pointwise ops: arithmetic, comparisons, logic, activations, casts.
+"""Pointwise ops: the shared kernel machinery, arithmetic, comparisons, logic, bitwise ops, casts, where, lerp.
 
 Each op is one declaration: a name, a numpy function, and the dtype rule of its family. Kernels compute
-float16/bfloat16 in float32 and round once at the end, as PyTorch's CPU kernels do.
+float16/bfloat16 in float32 and round once at the end, as PyTorch's CPU kernels do. The unary math lives
+in ``unary.py`` and the activations (with clamp) in ``activations.py``; both build on the helpers here.
 
     >>> import torchlite as tl
     >>> (tl.tensor([1, 2]) + 0.5).tolist()
@@ -12,7 +13,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special as _sp
 
 from .. import dtypes as _dt
 from ..lazy import LazyNode, op_error
@@ -147,6 +147,50 @@ def _meta_no_bool(name, msg=None):
         return shape, d
     return meta
 
+# unary ---------------------------------------------------------------------------------------------------
+
+def _meta_same(srcs, params):
+    return srcs[0].shape, srcs[0].dtype
+
+
+def _meta_same_no_bool(name, msg=None):
+    def meta(srcs, params):
+        if srcs[0].dtype is _dt.bool:
+            raise (RuntimeError if msg else NotImplementedError)(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
+        return srcs[0].shape, srcs[0].dtype
+    return meta
+
+
+def _meta_unary_float(srcs, params):
+    return srcs[0].shape, default_float(srcs[0].dtype)
+
+
+def _meta_unary_bool(srcs, params):
+    return srcs[0].shape, _dt.bool
+
+
+def _unary_bool_kernel(fn):
+    def kernel(x, *, dtype, out=None):
+        return fn(_up(x), out=out)
+    kernel.__name__ = fn.__name__
+    return kernel
+
+
+
+def _float_unary(name, fn):
+    # numpy ufuncs write straight into out= in the result dtype; other functions go through _float_kernel
+    kernel = _ufunc_kernel(fn) if isinstance(fn, np.ufunc) else _float_kernel(fn)
+    return _pw(name, _meta_unary_float, kernel)
+
+
+def _meta_float_only(name):
+    def meta(srcs, params):
+        if srcs[0].dtype.category != 2:
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(srcs[0].dtype)}'")
+        return srcs[0].shape, srcs[0].dtype
+    return meta
+
+
 
 # --- declarations ----------------------------------------------------------------------------------------
 
@@ -267,160 +311,11 @@ LOGICAL_OR = _cmp("logical_or", np.logical_or)
 LOGICAL_XOR = _cmp("logical_xor", np.logical_xor)
 
 
-# unary ---------------------------------------------------------------------------------------------------
+# unary logic and bitwise ------------------------------------------------------------------------------
 
-def _meta_same(srcs, params):
-    return srcs[0].shape, srcs[0].dtype
-
-
-def _meta_same_no_bool(name, msg=None):
-    def meta(srcs, params):
-        if srcs[0].dtype is _dt.bool:
-            raise (RuntimeError if msg else NotImplementedError)(msg or f"\"{name}_cpu\" not implemented for 'Bool'")
-        return srcs[0].shape, srcs[0].dtype
-    return meta
-
-
-def _meta_unary_float(srcs, params):
-    return srcs[0].shape, default_float(srcs[0].dtype)
-
-
-def _meta_unary_bool(srcs, params):
-    return srcs[0].shape, _dt.bool
-
-
-def _unary_bool_kernel(fn):
-    def kernel(x, *, dtype, out=None):
-        return fn(_up(x), out=out)
-    kernel.__name__ = fn.__name__
-    return kernel
-
-
-def _keep_int(fn):
-    """Kernel that is the identity on integers and bool (floor, ceil, trunc, round of an integer)."""
-    fk = _ufunc_kernel(fn)
-
-    def kernel(x, *, dtype, out=None):
-        if dtype.kind in "iub":
-            if out is None:
-                return x.astype(dtype, copy=True)
-            out[...] = x
-            return out
-        return fk(x, dtype=dtype, out=out)
-    kernel.__name__ = fn.__name__
-    return kernel
-
-
-NEG = _pw("neg", _meta_same_no_bool("neg", _NEG_BOOL), _ufunc_kernel(np.negative))
-ABS = _pw("abs", _meta_same_no_bool("abs"), _ufunc_kernel(np.absolute))
-def _sign_kernel(x, *, dtype, out=None):
-    if dtype.kind == "b":
-        r = x.copy()
-    elif dtype.kind in "iu":
-        return np.sign(x, out=out)
-    else:
-        r = _float_kernel(lambda v: np.where(np.isnan(v), v.dtype.type(0), np.sign(v)))(x, dtype=dtype)
-    if out is None:
-        return r
-    out[...] = r
-    return out
-
-
-SIGN = _pw("sign", _meta_same, _sign_kernel)
-FLOOR = _pw("floor", _meta_same_no_bool("floor"), _keep_int(np.floor))
-CEIL = _pw("ceil", _meta_same_no_bool("ceil"), _keep_int(np.ceil))
-TRUNC = _pw("trunc", _meta_same_no_bool("trunc"), _keep_int(np.trunc))
 BITWISE_NOT = _pw("bitwise_not", _meta_int_only("bitwise_not"),
                   lambda x, *, dtype, out=None: (np.logical_not if dtype.kind == "b" else np.invert)(x, out=out))
 LOGICAL_NOT = _pw("logical_not", _meta_unary_bool, _unary_bool_kernel(np.logical_not))
-ISNAN = _pw("isnan", _meta_unary_bool, _unary_bool_kernel(np.isnan))
-ISINF = _pw("isinf", _meta_unary_bool, _unary_bool_kernel(np.isinf))
-ISFINITE = _pw("isfinite", _meta_unary_bool, _unary_bool_kernel(np.isfinite))
-SIGNBIT = _pw("signbit", _meta_unary_bool, _unary_bool_kernel(np.signbit))
-
-
-def _round_kernel(x, *, decimals, dtype, out=None):
-    if dtype.kind in "iub":
-        return _keep_int(np.round)(x, dtype=dtype, out=out)
-    return _float_kernel(lambda v: np.round(v, decimals))(x, dtype=dtype, out=out)
-
-
-ROUND = register(OpDef("round", _meta_same_no_bool("round"), _round_kernel, ("decimals",), kind="pointwise",
-                       supports_out=True, donate=ALL_INPUTS))
-
-
-def _gelu_tanh(x):
-    c = x.dtype.type(math.sqrt(2.0 / math.pi))
-    return 0.5 * x * (1.0 + np.tanh(c * (x + x.dtype.type(0.044715) * x * x * x)))
-
-
-def _gelu_exact(x):
-    return 0.5 * x * (1.0 + _sp.erf(x * x.dtype.type(1 / math.sqrt(2.0))))
-
-
-def _gelu_kernel(x, *, approximate, dtype, out=None):
-    return _float_kernel(_gelu_tanh if approximate == "tanh" else _gelu_exact)(x, dtype=dtype, out=out)
-
-
-def _meta_gelu(srcs, params):
-    if params[0] not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh, got {params[0]!r}")
-    if srcs[0].dtype.category != 2:
-        raise NotImplementedError(f"\"GeluKernelImpl\" not implemented for '{torch_name(srcs[0].dtype)}'")
-    return srcs[0].shape, srcs[0].dtype
-
-
-GELU = register(OpDef("gelu", _meta_gelu, _gelu_kernel, ("approximate",), kind="pointwise",
-                      supports_out=True, donate=ALL_INPUTS))
-
-
-def _float_unary(name, fn):
-    # numpy ufuncs write straight into out= in the result dtype; other functions go through _float_kernel
-    kernel = _ufunc_kernel(fn) if isinstance(fn, np.ufunc) else _float_kernel(fn)
-    return _pw(name, _meta_unary_float, kernel)
-
-
-def _meta_float_only(name):
-    def meta(srcs, params):
-        if srcs[0].dtype.category != 2:
-            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{torch_name(srcs[0].dtype)}'")
-        return srcs[0].shape, srcs[0].dtype
-    return meta
-
-
-EXP = _float_unary("exp", np.exp)
-EXP2 = _float_unary("exp2", np.exp2)
-EXPM1 = _float_unary("expm1", np.expm1)
-LOG = _float_unary("log", np.log)
-LOG2 = _float_unary("log2", np.log2)
-LOG10 = _float_unary("log10", np.log10)
-LOG1P = _float_unary("log1p", np.log1p)
-SQRT = _float_unary("sqrt", np.sqrt)
-RSQRT = _float_unary("rsqrt", lambda x: 1.0 / np.sqrt(x))
-SIN = _float_unary("sin", np.sin)
-COS = _float_unary("cos", np.cos)
-TAN = _float_unary("tan", np.tan)
-TANH = _float_unary("tanh", np.tanh)
-ASIN = _float_unary("asin", np.arcsin)
-ACOS = _float_unary("acos", np.arccos)
-ATAN = _float_unary("atan", np.arctan)
-SINH = _float_unary("sinh", np.sinh)
-COSH = _float_unary("cosh", np.cosh)
-SIGMOID = _float_unary("sigmoid", _sp.expit)
-ERF = _float_unary("erf", _sp.erf)
-ERFC = _float_unary("erfc", _sp.erfc)
-RECIPROCAL = _float_unary("reciprocal", lambda x: 1.0 / x)
-SILU = _pw("silu", _meta_float_only("silu"), _float_kernel(lambda x: x * _sp.expit(x)))
-RELU = _pw("relu", _meta_same_no_bool("relu"),
-           lambda x, *, dtype, out=None: np.maximum(x, x.dtype.type(0), out=out))
-
-
-def _softplus(x, beta, threshold):
-    z = x * beta
-    return np.where(z > threshold, x, np.log1p(np.exp(np.minimum(z, threshold))) / beta)
-
-
-SOFTPLUS = _pw("softplus", _meta_float_only("softplus"), _float_kernel(_softplus))
 
 
 def _meta_cast(srcs, params):
@@ -458,34 +353,6 @@ def _where_kernel(c, x, y, *, dtype, out=None):
 WHERE = _pw("where", _meta_where, _where_kernel)
 
 
-def _meta_clamp(srcs, params):
-    shape, d = _meta_promote(srcs, params)
-    if d is _dt.bool and any(type(b) is not LazyNode for b in srcs[1:]):
-        raise NotImplementedError("\"clamp_scalar_cpu\" not implemented for 'Bool'")
-    if d is _dt.bool and len(srcs) == 3:        # PyTorch's bool clamp takes one tensor bound, not two
-        raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
-    return shape, d
-
-
-def _clamp_kernel(x, *bounds, has_min, has_max, dtype, out=None):
-    cd = _COMPUTE.get(dtype, dtype)
-    r = x.astype(cd, copy=False)
-    i = 0
-    if has_min:
-        r = np.maximum(r, _as(bounds[0], cd), dtype=cd)
-        i = 1
-    if has_max:
-        r = np.minimum(r, _as(bounds[i], cd), dtype=cd)
-    if out is None:
-        return r.astype(dtype) if r.dtype != dtype or r is x else r
-    out[...] = r
-    return out
-
-
-CLAMP = register(OpDef("clamp", _meta_clamp, _clamp_kernel, ("has_min", "has_max"), kind="pointwise",
-                       supports_out=True, donate=ALL_INPUTS))
-
-
 def _lerp(start, end, weight):
     diff = end - start
     return np.where(np.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
@@ -505,22 +372,6 @@ def _meta_lerp(srcs, params):
 
 
 LERP = _pw("lerp", _meta_lerp, _float_kernel(_lerp))
-
-
-def _nan_to_num_kernel(x, *, nan, posinf, neginf, dtype, out=None):
-    if dtype.kind != "f" and dtype != _dt.bfloat16.np:
-        if out is None:
-            return x.copy()
-        out[...] = x
-        return out
-    info = np.finfo(dtype) if dtype.kind == "f" else _dt.finfo(_dt.bfloat16)
-    big = float(info.max) if posinf is None else posinf
-    small = float(info.min) if neginf is None else neginf
-    return _float_kernel(lambda v: np.nan_to_num(v, nan=nan, posinf=big, neginf=small))(x, dtype=dtype, out=out)
-
-
-NAN_TO_NUM = register(OpDef("nan_to_num", _meta_same, _nan_to_num_kernel, ("nan", "posinf", "neginf"),
-                            kind="pointwise", supports_out=True, donate=ALL_INPUTS))
 
 
 # --- frontends (PyTorch signatures) -----------------------------------------------------------------------
@@ -664,64 +515,8 @@ def _unary(op, name):
     return f
 
 
-neg = negative = _unary(NEG, "neg")
-abs = absolute = _unary(ABS, "abs")
-sign = _unary(SIGN, "sign")
-floor = _unary(FLOOR, "floor")
-ceil = _unary(CEIL, "ceil")
-trunc = fix = _unary(TRUNC, "trunc")
 bitwise_not = _unary(BITWISE_NOT, "bitwise_not")
 logical_not = _unary(LOGICAL_NOT, "logical_not")
-isnan = _unary(ISNAN, "isnan")
-isinf = _unary(ISINF, "isinf")
-isfinite = _unary(ISFINITE, "isfinite")
-signbit = _unary(SIGNBIT, "signbit")
-exp = _unary(EXP, "exp")
-exp2 = _unary(EXP2, "exp2")
-expm1 = _unary(EXPM1, "expm1")
-log = _unary(LOG, "log")
-log2 = _unary(LOG2, "log2")
-log10 = _unary(LOG10, "log10")
-log1p = _unary(LOG1P, "log1p")
-sqrt = _unary(SQRT, "sqrt")
-rsqrt = _unary(RSQRT, "rsqrt")
-sin = _unary(SIN, "sin")
-cos = _unary(COS, "cos")
-tan = _unary(TAN, "tan")
-tanh = _unary(TANH, "tanh")
-asin = arcsin = _unary(ASIN, "asin")
-acos = arccos = _unary(ACOS, "acos")
-atan = arctan = _unary(ATAN, "atan")
-sinh = _unary(SINH, "sinh")
-cosh = _unary(COSH, "cosh")
-sigmoid = _unary(SIGMOID, "sigmoid")
-erf = _unary(ERF, "erf")
-erfc = _unary(ERFC, "erfc")
-reciprocal = _unary(RECIPROCAL, "reciprocal")
-relu = _unary(RELU, "relu")
-silu = _unary(SILU, "silu")
-
-
-def square(input):
-    """``input ** 2`` (bool becomes int64, as PyTorch's ``pow(x, 2)``)."""
-    return pow(input, 2)
-
-
-def round(input, *, decimals: int | None = None):
-    """Round half to even, to ``decimals`` places."""
-    if decimals is not None and isinstance(input, Tensor) and input.dtype.category != 2:
-        raise op_error(NotImplementedError, "round", f"\"round_cpu\" not implemented for '{torch_name(input.dtype)}'")
-    return apply(ROUND, (input,), (int(decimals or 0),))
-
-
-def gelu(input, approximate: str = "none"):
-    """GELU, exact (``erf``) or with the ``tanh`` approximation."""
-    return apply(GELU, (input,), (approximate,))
-
-
-def softplus(input, beta: float = 1.0, threshold: float = 20.0):
-    """``log(1 + exp(beta * x)) / beta``, linear above ``threshold``."""
-    return apply(SOFTPLUS, (input, float(beta), float(threshold)))
 
 
 def cast(input, dtype) -> Tensor:
@@ -740,58 +535,10 @@ def where(condition, input=None, other=None):
     return apply(WHERE, (condition, x, y))
 
 
-def clamp(input, min=None, max=None):
-    """Limit values to ``[min, max]`` (either may be None, a number or a tensor)."""
-    if min is None and max is None:
-        raise op_error(RuntimeError, "clamp", "At least one of 'min' or 'max' must not be None")
-    bounds = [b for b in (min, max) if b is not None]
-    _check_operands("clamp", input, *bounds)
-    return apply(CLAMP, (input, *(_operand(b) for b in bounds)), (min is not None, max is not None))
-
-
-clip = clamp
-
-
-def clamp_min(input, min):
-    return clamp(input, min=min)
-
-
-def clamp_max(input, max):
-    return clamp(input, max=max)
-
-
 def lerp(input, end, weight):
     """``input + weight * (end - input)``."""
     _check_operands("lerp", input, end, weight)
     return apply(LERP, (input, _operand(end), _operand(weight)))
-
-
-def nan_to_num(input, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
-    """Replace NaN with ``nan`` and infinities with ``posinf``/``neginf`` (default: the dtype's limits)."""
-    return apply(NAN_TO_NUM, (input,), (float(nan), None if posinf is None else float(posinf),
-                                        None if neginf is None else float(neginf)))
-
-
-def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-    """Elementwise ``|input - other| <= atol + rtol * |other|``; infinities are close only to themselves."""
-    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
-        raise op_error(TypeError, "isclose", "isclose() expects two tensors")
-    if input.dtype is not other.dtype:
-        raise op_error(RuntimeError, "isclose", f"{torch_name(input.dtype)} did not match {torch_name(other.dtype)}")
-    same = eq(input, other)
-    if input.dtype is _dt.bool:
-        return same
-    finite = logical_and(isfinite(input), isfinite(other))
-    near = le(abs(sub(input, other)), add(mul(abs(other), rtol), atol))
-    close = logical_or(same, logical_and(finite, near))
-    if equal_nan:
-        close = logical_or(close, logical_and(isnan(input), isnan(other)))
-    return close
-
-
-def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    from .reduction import all as _all
-    return bool(_all(isclose(input, other, rtol, atol, equal_nan)).item())
 
 
 def equal(input, other) -> bool:
@@ -806,15 +553,8 @@ def equal(input, other) -> bool:
 # Sources are tensors or the Python scalars the op read; the engine sums gradients back to each
 # source's shape and casts them to its dtype.
 
-# torch's conventions where the derivative is a choice: zero gradient for the rounding ops; relu'(0) = 0,
-# abs'(0) = 0; maximum/minimum split ties evenly; clamp passes the gradient where min <= x <= max; d/dexp of
-# 0 ** e is 0 for e >= 0; nan_to_num passes it only where the input was finite.
-
-_LN2, _LN10 = math.log(2.0), math.log(10.0)
-_2_SQRTPI = 2.0 / math.sqrt(math.pi)
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
-_GELU_BETA, _GELU_KAPPA = math.sqrt(2.0 / math.pi), 0.044715
-
+# torch's conventions where the derivative is a choice: maximum/minimum split ties evenly; d/dexp of
+# 0 ** e is 0 for e >= 0.
 
 def _diff(x) -> bool:
     """Whether source ``x`` can carry a gradient (a floating tensor; not a Python scalar, int or bool)."""
@@ -885,6 +625,7 @@ def _vjp_pow(g, out, a, b):
             if a == 0:
                 return where(ge(b, 0), 0.0, g * (out * -math.inf))
             return g * (out * (math.log(a) if a > 0 else math.nan))      # log of a negative base is NaN
+        from .unary import log
         return g * where(logical_and(eq(a, 0), ge(b, 0)), 0.0, out * log(a))
     return _each((a, d_base), (b, d_exponent))
 
@@ -896,100 +637,20 @@ def _vjp_unary(fn):
     return rule
 
 
-def _vjp_softplus(g, out, x, beta, threshold):
-    z = x * beta
-    return (where(gt(z, threshold), g, g * sigmoid(z)) if _diff(x) else None, None, None)
-
-
-def _gelu_grad(g, x, approximate):
-    if approximate == "tanh":
-        x_sq = x * x
-        t = tanh(_GELU_BETA * (x + _GELU_KAPPA * x_sq * x))
-        left, right = 0.5 * x, 1 + t
-        return g * (0.5 * right + left * (1 - t * t) * (_GELU_BETA * (1 + 3 * _GELU_KAPPA * x_sq)))
-    cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2.0))))
-    pdf = exp(-0.5 * x * x) * (1 / _SQRT_2PI)
-    return g * (cdf + x * pdf)
-
-
-def _vjp_gelu(g, out, x, approximate):
-    return (_gelu_grad(g, x, approximate) if _diff(x) else None,)
-
-
 def _vjp_where(g, out, c, x, y):
     return (None,) + _each((x, lambda: where(c, g, 0.0)), (y, lambda: where(c, 0.0, g)))
-
-
-def _vjp_clamp(g, out, x, *rest):
-    *bounds, has_min, has_max = rest
-    lo = bounds[0] if has_min else None
-    hi = bounds[-1] if has_max else None
-    if lo is not None and hi is not None:
-        gx = lambda: where(logical_and(ge(x, lo), le(x, hi)), g, 0.0)   # noqa: E731
-        glo = lambda: where(logical_and(lt(x, lo), lt(lo, hi)), g, 0.0)  # noqa: E731
-        ghi = lambda: where(logical_or(gt(x, hi), lt(hi, lo)), g, 0.0)   # noqa: E731
-    else:
-        gx = lambda: where(ge(x, lo) if hi is None else le(x, hi), g, 0.0)   # noqa: E731
-        glo = lambda: where(lt(x, lo), g, 0.0)  # noqa: E731
-        ghi = lambda: where(gt(x, hi), g, 0.0)  # noqa: E731
-    pairs = [(x, gx)]
-    if has_min:
-        pairs.append((lo, glo))
-    if has_max:
-        pairs.append((hi, ghi))
-    return _each(*pairs)
 
 
 def _vjp_lerp(g, out, start, end, weight):
     return _each((start, lambda: g * (1 - weight)), (end, lambda: g * weight), (weight, lambda: g * (end - start)))
 
 
-def _vjp_nan_to_num(g, out, x, nan, posinf, neginf):
-    return (g * isfinite(x) if _diff(x) else None,)
-
-
-_UNARY = {
-    NEG: lambda g, out, x: -g,
-    ABS: lambda g, out, x: g * sign(x),
-    SIGN: lambda g, out, x: _zeros(g),
-    FLOOR: lambda g, out, x: _zeros(g),
-    CEIL: lambda g, out, x: _zeros(g),
-    TRUNC: lambda g, out, x: _zeros(g),
-    ROUND: lambda g, out, x: _zeros(g),
-    EXP: lambda g, out, x: g * out,
-    EXP2: lambda g, out, x: g * (out * _LN2),
-    EXPM1: lambda g, out, x: g * (out + 1),
-    LOG: lambda g, out, x: g / x,
-    LOG2: lambda g, out, x: g / (x * _LN2),
-    LOG10: lambda g, out, x: g / (x * _LN10),
-    LOG1P: lambda g, out, x: g / (x + 1),
-    SQRT: lambda g, out, x: g / (2 * out),
-    RSQRT: lambda g, out, x: -0.5 * g * out ** 3,
-    SIN: lambda g, out, x: g * cos(x),
-    COS: lambda g, out, x: g * -sin(x),
-    TAN: lambda g, out, x: g * (1 + out * out),
-    TANH: lambda g, out, x: g * (1 - out * out),
-    ASIN: lambda g, out, x: g * rsqrt(1 - x * x),
-    ACOS: lambda g, out, x: -g * rsqrt(1 - x * x),
-    ATAN: lambda g, out, x: g / (x * x + 1),
-    SINH: lambda g, out, x: g * cosh(x),
-    COSH: lambda g, out, x: g * sinh(x),
-    SIGMOID: lambda g, out, x: g * ((1 - out) * out),
-    ERF: lambda g, out, x: g * (_2_SQRTPI * exp(-(x * x))),
-    ERFC: lambda g, out, x: g * (-_2_SQRTPI * exp(-(x * x))),
-    RECIPROCAL: lambda g, out, x: g * -(out * out),
-    SILU: lambda g, out, x: g * (sigmoid(x) * (1 + x * (1 - sigmoid(x)))),
-    RELU: lambda g, out, x: where(le(out, 0), 0.0, g),
-    CAST: lambda g, out, x: g,     # the engine casts the gradient back to the source dtype
-}
-
 VJPS = {
     ADD: _vjp_add, SUB: _vjp_sub, MUL: _vjp_mul, DIV: _vjp_div,
     DIV_TRUNC: _vjp_zero2, FLOOR_DIVIDE: _vjp_zero2, REMAINDER: _vjp_remainder, FMOD: _vjp_fmod,
     MAXIMUM: _vjp_max_min(+1), MINIMUM: _vjp_max_min(-1), ATAN2: _vjp_atan2, POW: _vjp_pow,
-    SOFTPLUS: _vjp_softplus, GELU: _vjp_gelu, WHERE: _vjp_where, CLAMP: _vjp_clamp, LERP: _vjp_lerp,
-    NAN_TO_NUM: _vjp_nan_to_num,
-    **{op: _vjp_unary(fn) for op, fn in _UNARY.items()},
+    WHERE: _vjp_where, LERP: _vjp_lerp,
+    CAST: _vjp_unary(lambda g, out, x: g),     # the engine casts the gradient back to the source dtype
 }
 for _op, _rule in VJPS.items():
     _op.vjp = _rule
@@ -999,13 +660,10 @@ __all__ = [
     "add", "sub", "rsub", "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod",
     "pow", "float_power", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater",
     "greater_equal", "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
-    "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "isnan", "isinf",
-    "isfinite", "signbit", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos",
-    "tan", "tanh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "sigmoid", "erf", "erfc",
-    "reciprocal", "relu", "silu", "square", "gelu", "softplus", "where", "clamp", "clip", "clamp_min",
-    "clamp_max", "lerp", "nan_to_num", "isclose", "allclose", "equal",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "where",
+    "lerp", "equal",
 ]
+
 
 def _where_method(self, condition, other):
     """``x.where(condition, y)`` is ``where(condition, x, y)``."""
@@ -1015,22 +673,25 @@ def _where_method(self, condition, other):
 PROPERTIES: dict = {}
 # Tensor methods and in-place variants of these functions (bound in methods.py).
 METHODS = [
-    "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
-    "float_power", "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
-    "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
-    "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "isnan", "isinf",
-    "isfinite", "signbit", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin",
-    "cos", "tan", "tanh", "asin", "acos", "atan", "arcsin", "arccos", "arctan", "sinh", "cosh", "sigmoid",
-    "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
-    "nan_to_num", "isclose", "allclose", "equal", "rsub", "multiply",
+    "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow", "float_power",
+    "maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "lerp", "equal",
+    "rsub", "multiply",
 ]
 INPLACE = [
-    "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
-    "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not",
-    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
-    "neg", "negative", "abs", "absolute", "sign", "floor", "ceil", "trunc", "fix", "round", "exp", "exp2",
-    "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh", "asin", "acos",
-    "atan", "sinh", "cosh", "sigmoid", "erf", "erfc", "reciprocal", "relu", "square", "clamp", "clip",
-    "clamp_min", "clamp_max", "lerp", "nan_to_num", "multiply",
+    "add", "sub", "mul", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow", "atan2", "eq",
+    "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "lerp", "multiply",
 ]
+
+
+def __getattr__(name: str):
+    """``pointwise.<name>`` still finds the unary ops and activations that moved to their own modules."""
+    if name.startswith("__"):                   # import machinery probing (__path__, ...)
+        raise AttributeError(name)
+    from . import activations, unary
+    for mod in (unary, activations):
+        if name in mod.__all__:
+            return getattr(mod, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,11 +1,13 @@
-"""Reductions: sum/mean/prod, max/min/argmax, var/std, logsumexp, all/any, norm, cumsum/cumprod, softmax.
+"""Reductions: the shared reduction machinery, sum/mean/prod, max/min/amax/amin/argmax/argmin/aminmax,
+all/any/count_nonzero.
 
 A few general op-level ops carry the work: each reduction takes the reduced ``dims`` (a sorted tuple of
 distinct non-negative dims of its input; ``()`` for a 0-d input) and ``keepdim``; the frontends map
-PyTorch's signatures (``dim=None``, ``dim=()``, negative dims, ``unbiased=``, ``dtype=``, ...) onto them
-and raise PyTorch's errors at the user's line. ``max(x, dim)`` is two nodes, ``amax`` and ``argmax``.
-softmax and log_softmax keep a node of their own (DESIGN.md decision 3). Kernels compute float16 and
-bfloat16 in float32 (var/std in float64, as PyTorch's CPU kernels accumulate) and round once.
+PyTorch's signatures (``dim=None``, ``dim=()``, negative dims, ``dtype=``, ...) onto them and raise
+PyTorch's errors at the user's line. ``max(x, dim)`` is two nodes, ``amax`` and ``argmax``. Kernels compute
+float16 and bfloat16 in float32 and round once. The private helpers here (meta checks, ``_dims``, ``_keep``,
+...) are shared by the sibling families ``statistics`` (var/std/norm), ``cumulative`` (cumsum/cumprod) and
+``normalizing`` (softmax/log_softmax/logsumexp).
 
     >>> import torchlite as tl
     >>> x = tl.tensor([[1., 5., 2.], [4., 0., 4.]])
@@ -15,8 +17,6 @@ bfloat16 in float32 (var/std in float64, as PyTorch's CPU kernels accumulate) an
 from __future__ import annotations
 
 import builtins
-import math
-import warnings
 
 import numpy as np
 
@@ -24,9 +24,10 @@ from .. import dtypes as _dt
 from ..lazy import LazyNode, op_error
 from ..tensor import Tensor, apply
 from . import pointwise as _pw
-from ._meta import default_float, numel, torch_name, wrap_dim
+from ._meta import numel, torch_name, wrap_dim
 from .registry import OpDef, register
 from .. import return_types
+
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -207,63 +208,6 @@ ARGMIN = register(OpDef("argmin", _meta_arg, _arg_kernel(np.argmin), ("dim", "ke
                         doc="Index of the (first) minimum along ``dim``, or into the flattened input if None."))
 
 
-# --- var / std -----------------------------------------------------------------------------------------------
-
-def _meta_var(srcs, params):
-    x = srcs[0]
-    dims, keepdim, correction = params
-    _check_dims(x, dims)
-    if not _is_float(x.dtype):
-        raise RuntimeError("std and var only support floating point and complex dtypes")
-    if isinstance(correction, bool) or not isinstance(correction, (int, float)):
-        raise TypeError(f"correction must be a number, got {type(correction).__name__}")
-    return _reduced_shape(x.shape, dims, keepdim), x.dtype
-
-
-def _var64(x, dims, keepdim, correction):
-    """Two-pass variance in float64 (PyTorch's CPU kernels accumulate var/std in double)."""
-    xf = x.astype(_F64)
-    n = numel(tuple(x.shape[d] for d in dims))
-    ax = _axis(x, dims)
-    mean = np.sum(xf, axis=ax, keepdims=True) / _F64.type(n)
-    dev = xf - mean
-    return np.sum(dev * dev, axis=ax, keepdims=keepdim) / _F64.type(builtins.max(0, n - correction))
-
-
-def _var_kernel(x, *, dims, keepdim, correction, dtype):
-    return _finish(_var64(x, dims, keepdim, correction), x, dtype)
-
-
-def _std_kernel(x, *, dims, keepdim, correction, dtype):
-    return _finish(np.sqrt(_var64(x, dims, keepdim, correction)), x, dtype)
-
-
-VAR = register(OpDef("var", _meta_var, _var_kernel, ("dims", "keepdim", "correction"), kind="reduction",
-                     doc="Variance over ``dims`` with divisor ``max(0, N - correction)``."))
-STD = register(OpDef("std", _meta_var, _std_kernel, ("dims", "keepdim", "correction"), kind="reduction",
-                     doc="Standard deviation over ``dims`` with divisor ``max(0, N - correction)``."))
-
-
-# --- logsumexp -----------------------------------------------------------------------------------------------
-
-def _logsumexp_kernel(x, *, dims, keepdim, dtype):
-    xc = _compute(x, dtype)
-    ax = _axis(x, dims)
-    if builtins.any(x.shape[d] == 0 for d in dims):
-        r = np.log(np.sum(np.exp(xc), axis=ax, keepdims=keepdim))      # log(0) = -inf
-    else:
-        m = np.max(xc, axis=ax, keepdims=True)
-        m = np.where(np.isinf(m), xc.dtype.type(0), m)                  # all -inf, or an +inf: shift by 0
-        s = np.sum(np.exp(xc - m), axis=ax, keepdims=keepdim)
-        r = np.log(s) + (m if keepdim else m.reshape(s.shape))
-    return _finish(r, x, dtype)
-
-
-LOGSUMEXP = register(OpDef("logsumexp", _meta_reduce(lambda d, p: default_float(d)), _logsumexp_kernel,
-                           ("dims", "keepdim"), kind="reduction",
-                           doc="``log(sum(exp(x)))`` over ``dims``, shifted by the maximum for stability."))
-
-
 # --- all / any -------------------------------------------------------------------------------------------------
 
 def _bool_result(d, params):
@@ -281,128 +225,6 @@ ALL = register(OpDef("all", _meta_reduce(_bool_result), _truth_kernel(np.all), (
                      kind="reduction", doc="Whether every element over ``dims`` is nonzero."))
 ANY = register(OpDef("any", _meta_reduce(_bool_result), _truth_kernel(np.any), ("dims", "keepdim"),
                      kind="reduction", doc="Whether any element over ``dims`` is nonzero."))
-
-
-# --- norm ------------------------------------------------------------------------------------------------------
-
-def _p_value(p) -> float:
-    """The order of a norm op: a finite float, or "inf"/"-inf" (strings keep programs printable)."""
-    return float(p)
-
-
-def _p_name(p: float) -> str:
-    return f"{p:g}"
-
-
-def _meta_norm(srcs, params):
-    x = srcs[0]
-    p, dims, keepdim = params
-    _check_dims(x, dims)
-    if not _is_float(x.dtype):
-        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as input. "
-                           f"Got {torch_name(x.dtype)}")
-    if not (isinstance(p, (int, float)) and not isinstance(p, bool) and math.isfinite(p)) \
-            and p not in ("inf", "-inf"):
-        raise ValueError(f"p must be a finite number or 'inf'/'-inf', got {p!r}")
-    pv = _p_value(p)
-    if pv < 0 or pv == math.inf:
-        if numel(x.shape) == 0 and len(dims) == len(x.shape):
-            raise RuntimeError(f"linalg.vector_norm cannot compute the {_p_name(pv)} norm on an empty tensor "
-                               "because the operation does not have an identity")
-        for d in dims:
-            if x.shape[d] == 0:
-                raise RuntimeError(f"linalg.vector_norm cannot compute the {_p_name(pv)} norm on the dimension "
-                                   f"{d} because this dimension is empty and the operation does not have an identity")
-    return _reduced_shape(x.shape, dims, keepdim), x.dtype
-
-
-def _norm_kernel(x, *, p, dims, keepdim, dtype):
-    a = np.abs(_compute(x, dtype))
-    ax = _axis(x, dims)
-    p = _p_value(p)
-    if p == 2:
-        r = np.sqrt(np.sum(a * a, axis=ax, keepdims=keepdim))
-    elif p == 1:
-        r = np.sum(a, axis=ax, keepdims=keepdim)
-    elif p == math.inf:
-        r = np.max(a, axis=ax, keepdims=keepdim)
-    elif p == -math.inf:
-        r = np.min(a, axis=ax, keepdims=keepdim)
-    elif p == 0:
-        r = np.sum(a != 0, axis=ax, keepdims=keepdim, dtype=a.dtype)
-    else:
-        r = np.sum(a ** a.dtype.type(p), axis=ax, keepdims=keepdim) ** a.dtype.type(1.0 / p)
-    return _finish(r, x, dtype)
-
-
-NORM = register(OpDef("norm", _meta_norm, _norm_kernel, ("p", "dims", "keepdim"), kind="reduction",
-                      doc="Vector p-norm over ``dims`` (p: a number, or 'inf'/'-inf')."))
-
-
-# --- cumsum / cumprod --------------------------------------------------------------------------------------
-
-def _meta_cumulative(srcs, params):
-    x = srcs[0]
-    _check_dim(x, params[0])
-    return x.shape, params[1] if params[1] is not None else _sum_dtype(x.dtype)
-
-
-def _cumulative_kernel(fn):
-    def kernel(x, *, dim, dtype_, dtype, out=None):
-        xc = _compute(x, dtype)
-        r = fn(xc, axis=dim) if x.ndim else xc.copy()
-        return _finish(r, x, dtype, out)
-    kernel.__name__ = fn.__name__
-    return kernel
-
-
-CUMSUM = register(OpDef("cumsum", _meta_cumulative, _cumulative_kernel(np.cumsum), ("dim", "dtype_"),
-                        kind="reduction", supports_out=True, donate=(0,),
-                        doc="Running sum along ``dim``; integers and bool accumulate in int64."))
-CUMPROD = register(OpDef("cumprod", _meta_cumulative, _cumulative_kernel(np.cumprod), ("dim", "dtype_"),
-                         kind="reduction", supports_out=True, donate=(0,),
-                         doc="Running product along ``dim``; integers and bool accumulate in int64."))
-
-
-# --- softmax / log_softmax -----------------------------------------------------------------------------------
-
-def _meta_softmax(name):
-    def meta(srcs, params):
-        x = srcs[0]
-        _check_dim(x, params[0])
-        if not _is_float(x.dtype):
-            kernel = f"{name}_lastdim_kernel_impl" if params[0] == len(x.shape) - 1 else f"{name}_kernel_impl"
-            raise NotImplementedError(f"\"{kernel}\" not implemented for '{torch_name(x.dtype)}'")
-        return x.shape, x.dtype
-    return meta
-
-
-def _shifted(x, dim, dtype):
-    """``x - max(x)`` along ``dim`` in the compute dtype (rows with -inf maxima give NaN, as in PyTorch)."""
-    xc = _compute(x, dtype)
-    ax = dim if x.ndim else None
-    if xc.size == 0:
-        return xc, ax
-    return xc - np.max(xc, axis=ax, keepdims=True), ax
-
-
-def _softmax_kernel(x, *, dim, dtype, out=None):
-    z, ax = _shifted(x, dim, dtype)
-    e = np.exp(z)
-    return _finish(e / np.sum(e, axis=ax, keepdims=True), x, dtype, out)
-
-
-def _log_softmax_kernel(x, *, dim, dtype, out=None):
-    z, ax = _shifted(x, dim, dtype)
-    return _finish(z - np.log(np.sum(np.exp(z), axis=ax, keepdims=True)), x, dtype, out)
-
-
-SOFTMAX = register(OpDef("softmax", _meta_softmax("softmax"), _softmax_kernel, ("dim",),
-                         kind="reduction", supports_out=True, donate=(0,),
-                         doc="``exp(x - max) / sum(exp(x - max))`` along ``dim``."))
-LOG_SOFTMAX = register(OpDef("log_softmax", _meta_softmax("log_softmax"), _log_softmax_kernel,
-                             ("dim",), kind="reduction", supports_out=True, donate=(0,),
-                             doc="``x - max - log(sum(exp(x - max)))`` along ``dim``."))
 
 
 # --- frontend helpers ----------------------------------------------------------------------------------------
@@ -629,81 +451,7 @@ def aminmax(input, *, dim=None, keepdim: bool = False):
     return return_types.aminmax(apply(AMIN, (input,), (dims, keepdim)), apply(AMAX, (input,), (dims, keepdim)))
 
 
-# --- frontends: var / std ------------------------------------------------------------------------------------
-
-def _correction(name: str, input: Tensor, dim, unbiased, correction):
-    """Resolve PyTorch's overloads: ``var(x, unbiased)``, ``var(x, dim, unbiased, keepdim)``,
-    ``var(x, dim, *, correction, keepdim)``; returns (dim, correction)."""
-    if isinstance(dim, bool):
-        if unbiased is not None:
-            raise op_error(TypeError, name, "received an invalid combination of arguments: unbiased given twice")
-        dim, unbiased = None, dim
-    if unbiased is not None and correction is not None:
-        raise op_error(TypeError, name, "received an invalid combination of arguments: pass either unbiased= "
-                       "or correction=, not both")
-    if correction is None:
-        correction = 0 if unbiased is not None and not unbiased else 1
-    elif isinstance(correction, bool) or not isinstance(correction, (int, float)):
-        raise op_error(TypeError, f"{name}()", "argument 'correction' must be a number, not "
-                       f"{type(correction).__name__}")
-    return dim, correction
-
-
-def _var_like(name: str, input, dim, unbiased, keepdim, correction):
-    _tensor_arg(name, input)
-    dim, correction = _correction(name, input, dim, unbiased, correction)
-    if not _is_float(input.dtype):
-        what = "std and var" if name in ("var", "std") else name
-        raise op_error(RuntimeError, name, f"{what} only support floating point and complex dtypes")
-    dims = _dims(name, input, dim)
-    n = numel(tuple(input.shape[d] for d in dims))
-    if n - correction <= 0:
-        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
-                      "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
-    return dims, bool(keepdim), correction
-
-
-def var(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    """Variance over ``dim`` with divisor ``N - correction`` (``correction=1`` by default; ``unbiased=False``
-    means 0).
-
-        >>> import torchlite as tl
-        >>> tl.tensor([1., 2., 3., 4.]).var().item()
-        1.6666666269302368
-    """
-    return apply(VAR, (input,), _var_like("var", input, dim, unbiased, keepdim, correction))
-
-
-def std(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
-    return apply(STD, (input,), _var_like("std", input, dim, unbiased, keepdim, correction))
-
-
-def var_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    """``(var, mean)`` over ``dim``, as two tensors."""
-    params = _var_like("var_mean", input, dim, unbiased, keepdim, correction)
-    return apply(VAR, (input,), params), apply(MEAN, (input,), (params[0], params[1], None))
-
-
-def std_mean(input, dim=None, unbiased=None, keepdim: bool = False, *, correction=None):
-    """``(std, mean)`` over ``dim``, as two tensors."""
-    params = _var_like("std_mean", input, dim, unbiased, keepdim, correction)
-    return apply(STD, (input,), params), apply(MEAN, (input,), (params[0], params[1], None))
-
-
-# --- frontends: logsumexp / all / any / count_nonzero / norm -------------------------------------------------
-
-def logsumexp(input, dim, keepdim: bool = False, *, out=None) -> Tensor:
-    """``log(sum(exp(input)))`` over ``dim``, computed stably; integers give the default float dtype.
-
-        >>> import torchlite as tl
-        >>> round(tl.tensor([1000., 1000.]).logsumexp(0).item(), 2)
-        1000.69
-    """
-    _tensor_arg("logsumexp", input)
-    _no_out("logsumexp", out)
-    return apply(LOGSUMEXP, (input,), (_dims("logsumexp", input, dim), bool(keepdim)))
-
+# --- frontends: all / any / count_nonzero ----------------------------------------------------------------
 
 def all(input, dim=None, keepdim: bool = False, *, out=None) -> Tensor:
     """Whether all elements (over ``dim``: an int or a tuple) are nonzero; bool (uint8 for uint8 input)."""
@@ -726,113 +474,14 @@ def count_nonzero(input, dim=None) -> Tensor:
     return apply(SUM, (_pw.ne(input, 0),), (dims, False, None))
 
 
-def _norm_p(p, dim):
-    """``torch.norm``'s ``p`` as the order of a vector norm (what ``torch.norm`` computes)."""
-    if p is None:
-        return 2.0
-    if isinstance(p, str):
-        if p == "fro":
-            if dim is None or _is_int(dim) or len(dim) <= 2:
-                return 2.0
-            raise op_error(RuntimeError, "norm", "linalg.matrix_norm: dim must be a 2-tuple. Got "
-                           + " ".join(str(d) for d in dim))
-        if p == "nuc":
-            raise op_error(NotImplementedError, "norm", "the nuclear norm (p='nuc') is not supported yet")
-        raise op_error(RuntimeError, "norm", f"linalg.matrix_norm: Order {p} not supported.")
-    if isinstance(p, Tensor):
-        p = p.item()
-    if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or math.isnan(p):
-        raise op_error(TypeError, "norm()", f"argument 'p' must be a number or 'fro', not {p!r}")
-    p = float(p)
-    return "inf" if p == math.inf else "-inf" if p == -math.inf else p
-
-
-def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
-    """The vector ``p``-norm over ``dim`` (``'fro'``/None = 2, ``inf``, ``-inf``, ``0`` = count of nonzeros, any
-    float); ``dtype`` casts the input first.
-
-        >>> import torchlite as tl
-        >>> tl.tensor([3., 4.]).norm().item()
-        5.0
-    """
-    _tensor_arg("norm", input)
-    _no_out("norm", out)
-    pv = _norm_p(p, dim)
-    if not _is_float(input.dtype):
-        raise op_error(RuntimeError, "norm", "linalg.vector_norm: Expected a floating point or complex tensor as "
-                       f"input. Got {torch_name(input.dtype)}")
-    if dtype is not None:
-        d = _dt.to_dtype(dtype)
-        if not _is_float(d):
-            raise op_error(RuntimeError, "norm", "linalg.vector_norm: dtype should be floating point or complex, "
-                           f"but got {torch_name(d)}")
-        input = input.to(d)
-    return apply(NORM, (input,), (pv, _dims("norm", input, dim), bool(keepdim)))
-
-
-# --- frontends: cumsum / cumprod / softmax / log_softmax ------------------------------------------------------
-
-def _cumulative(name: str, op):
-    def f(input, dim, *, dtype=None, out=None) -> Tensor:
-        _tensor_arg(name, input)
-        _no_out(name, out)
-        return apply(op, (input,), (_one_dim(name, input, dim), _dtype_arg(dtype)))
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = (f"Running {name[3:]} along ``dim``; integers and bool give int64 unless ``dtype`` is set "
-                 "(the input is converted to it first).")
-    return f
-
-
-cumsum = _cumulative("cumsum", CUMSUM)
-cumprod = _cumulative("cumprod", CUMPROD)
-
-
-def _cumulative_(name: str, fn):
-    def f(self, dim, *, dtype=None) -> Tensor:
-        if self.dtype is _dt.bool:
-            raise op_error(NotImplementedError, name, f"\"{name[:-1]}_out_cpu\" not implemented for 'Bool'")
-        return self._write(fn(self, dim, dtype=dtype))
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"In-place ``{name[:-1]}``: ``x.{name}(dim)`` rebinds ``x`` to the result (kept in x's dtype)."
-    return f
-
-
-cumsum_ = _cumulative_("cumsum_", cumsum)
-cumprod_ = _cumulative_("cumprod_", cumprod)
-
-
-def _softmax_like(name: str, op):
-    def f(input, dim, dtype=None) -> Tensor:
-        _tensor_arg(name, input)
-        d = _one_dim(name, input, dim)
-        if dtype is not None:
-            input = input.to(_dt.to_dtype(dtype))
-        return apply(op, (input,), (d,))
-    f.__name__ = f.__qualname__ = name
-    return f
-
-
-softmax = _softmax_like("softmax", SOFTMAX)
-softmax.__doc__ = """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (one node); ``dtype`` casts first.
-
-        >>> import torchlite as tl
-        >>> tl.tensor([0., 0.]).softmax(0).tolist()
-        [0.5, 0.5]
-    """
-log_softmax = _softmax_like("log_softmax", LOG_SOFTMAX)
-log_softmax.__doc__ = """``log(softmax(x))`` along ``dim``, computed stably (one node); ``dtype`` casts first."""
-
-
 METHODS = [
-    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "aminmax", "var", "std",
-    "logsumexp", "all", "any", "norm", "cumsum", "cumprod", "softmax", "log_softmax", "count_nonzero",
-    "cumsum_", "cumprod_",
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "aminmax", "all", "any",
+    "count_nonzero",
 ]
 INPLACE: list[str] = []
 __all__ = [
-    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "aminmax", "var", "std",
-    "var_mean", "std_mean", "logsumexp", "all", "any", "count_nonzero", "norm", "cumsum", "cumprod",
-    "softmax", "log_softmax",
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "aminmax", "all", "any",
+    "count_nonzero",
 ]
 
 
@@ -842,7 +491,6 @@ __all__ = [
 # re-inserting them (``_keep``) and broadcasting.
 
 from . import creation as _cr, joining as _jn      # noqa: E402 (used by the rules only)
-from ..autograd.grad_mode import is_grad_enabled as _grad_enabled      # noqa: E402
 
 
 def _keep(t: Tensor, shape: tuple, dims: tuple, keepdim: bool) -> Tensor:
@@ -871,6 +519,7 @@ def _exclusive_products(x: Tensor, d: int) -> Tensor:
     """``prod(x[j] for j != i)`` along ``d`` at each ``i``, without dividing (exact with zeros), as the
     product of the exclusive running products from the left and from the right (PyTorch's
     ``prod_safe_zeros_backward``)."""
+    from .cumulative import cumprod                    # (here: cumulative imports this module)
     n = x.shape[d]
     one = _cr.ones_like(x.narrow(d, 0, 1))
     left = _jn.cat([one, cumprod(x.narrow(d, 0, n - 1), d)], d)
@@ -912,105 +561,25 @@ def _vjp_extreme(g, out, x, dims, keepdim):
     return ((_keep(g, x.shape, dims, keepdim) / _sum_keep(mask, dims)) * mask,)
 
 
-def _var_grad(g, x, dims, keepdim, correction):
-    """PyTorch's var_backward: ``2 / (N - correction) * g * (x - mean)``; over every dim with N <= correction,
-    ``g * where(x == mean, nan, inf)``. (PyTorch takes the second form only when no ``dim`` was passed; an
-    explicit full ``dim`` with N < correction is the one case that differs from it.)"""
-    n = numel(tuple(x.shape[d] for d in dims))
-    g = _keep(g, x.shape, dims, keepdim)
-    mean = apply(MEAN, (x,), (dims, True, None))
-    dof = n - correction
-    if len(dims) == x.ndim and dof <= 0:
-        return g * _pw.where(x == mean, math.nan, math.inf)
-    scale = 2.0 / dof if dof != 0 else math.inf
-    return scale * g * (x - mean)
-
-
-def _vjp_var(g, out, x, dims, keepdim, correction):
-    return (_var_grad(g, x, dims, keepdim, correction),)
-
-
-def _vjp_std(g, out, x, dims, keepdim, correction):
-    gv = _pw.where(out == 0, 0.0, g / (out * 2))        # PyTorch: zero gradient where std is 0
-    return (_var_grad(gv, x, dims, keepdim, correction),)
-
-
-def _vjp_logsumexp(g, out, x, dims, keepdim):
-    return (_keep(g, x.shape, dims, keepdim) * (x - _keep(out, x.shape, dims, keepdim)).exp(),)
-
-
-def _vjp_norm(g, out, x, p, dims, keepdim):
-    """PyTorch's norm_backward for each order (subgradient 0 where the norm is 0)."""
-    p = _p_value(p)
-    g = _keep(g, x.shape, dims, keepdim)
-    norm = _keep(out, x.shape, dims, keepdim)
-    if p == 0:
-        return (None,)
-    if p == 1:
-        return (x.sign() * g,)
-    if p == 2:
-        return (g * _pw.where(norm == 0, 0.0, x / norm),)
-    if math.isinf(p):
-        a = x.abs()
-        mask = (a == norm) | a.isnan()
-        return (x.sign() * ((g / _sum_keep(mask, dims)) * mask),)
-    if p < 1:
-        scaled = x.sign() * _pw.where(x == 0, 0.0, x.abs() ** (p - 1))
-        return (scaled * g * norm ** (1 - p),)
-    scaled = x.sign() * x.abs() ** (p - 1) if p < 2 else x * x.abs() ** (p - 2)
-    return (scaled * _pw.where(norm == 0, 0.0, g / norm ** (p - 1)),)
-
-
-def _reversed_cumsum(t: Tensor, d: int) -> Tensor:
-    return cumsum(t.flip(d), d).flip(d)
-
-
-def _vjp_cumsum(g, out, x, dim, dtype_):
-    return (g if x.ndim == 0 else _reversed_cumsum(g, dim),)
-
-
-def _cumprod_grad_quadratic(g: Tensor, x: Tensor, dim: int) -> Tensor:
-    """``sum(g[i] * prod(x[j] for j <= i if j != k) for i >= k)`` at each ``k`` along ``dim``, built from an
-    (n, n) table of running products that skip ``k``: O(n^2), no division, so its own derivative is exact."""
-    n = x.shape[dim]
-    ar = _cr.arange(n)
-    k_is_i, i_from_k = ar.unsqueeze(-1) == ar, ar.unsqueeze(-1) <= ar        # [k, i] masks
-    skip_k = _pw.where(k_is_i, 1.0, x.movedim(dim, -1).unsqueeze(-2))      # (..., k, i): x[i], 1 at i == k
-    terms = _pw.where(i_from_k, cumprod(skip_k, -1), 0.0) * g.movedim(dim, -1).unsqueeze(-2)
-    return terms.sum(-1).movedim(-1, dim)
-
-
-def _vjp_cumprod(g, out, x, dim, dtype_):
-    """PyTorch's cumprod_backward. O(n) and exact with zeros: before the first zero of a slice
-    ``reversed_cumsum(out * g) / x``; at the first zero the same sum with that zero taken as 1 (products that
-    skip it); after it 0. That formula's own derivative is wrong past a zero, so under create_graph (grad mode
-    on while the rule runs) the O(n^2) formula is used instead, as PyTorch does."""
-    if x.ndim == 0 or x.shape[dim] <= 1:
-        return (g,)
-    if _grad_enabled():
-        return (_cumprod_grad_quadratic(g, x, dim),)
-    zero = x == 0
-    seen = cumsum(zero, dim)                           # zeros up to and including each position
-    before = seen == 0
-    first = zero & (seen == 1)
-    by_division = _reversed_cumsum(out * g, dim) / _pw.where(before, x, 1.0)
-    at_first = _reversed_cumsum(g * cumprod(_pw.where(first, 1.0, x), dim), dim)
-    return (_pw.where(before, by_division, _pw.where(first, at_first, 0.0)),)
-
-
-def _vjp_softmax(g, out, x, dim):
-    return (out * (g - (g * out).sum(dim, keepdim=True)),)
-
-
-def _vjp_log_softmax(g, out, x, dim):
-    return (g - out.exp() * g.sum(dim, keepdim=True),)
-
-
 # argmax/argmin/all/any have integer or bool results: never differentiated.
-VJPS = {
-    SUM: _vjp_sum, MEAN: _vjp_mean, PROD: _vjp_prod, AMAX: _vjp_extreme, AMIN: _vjp_extreme, VAR: _vjp_var,
-    STD: _vjp_std, LOGSUMEXP: _vjp_logsumexp, NORM: _vjp_norm, CUMSUM: _vjp_cumsum, CUMPROD: _vjp_cumprod,
-    SOFTMAX: _vjp_softmax, LOG_SOFTMAX: _vjp_log_softmax,
-}
+VJPS = {SUM: _vjp_sum, MEAN: _vjp_mean, PROD: _vjp_prod, AMAX: _vjp_extreme, AMIN: _vjp_extreme}
 for _op, _rule in VJPS.items():
     _op.vjp = _rule
+
+
+# Public names that moved to the sibling families, still reachable as ``torchlite.ops.reduction.<name>``.
+_MOVED = {
+    "var": "statistics", "std": "statistics", "var_mean": "statistics", "std_mean": "statistics",
+    "norm": "statistics", "VAR": "statistics", "STD": "statistics", "NORM": "statistics",
+    "cumsum": "cumulative", "cumprod": "cumulative", "cumsum_": "cumulative", "cumprod_": "cumulative",
+    "CUMSUM": "cumulative", "CUMPROD": "cumulative",
+    "softmax": "normalizing", "log_softmax": "normalizing", "logsumexp": "normalizing",
+    "SOFTMAX": "normalizing", "LOG_SOFTMAX": "normalizing", "LOGSUMEXP": "normalizing",
+}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
