@@ -31,3 +31,12 @@ def test_torchlite_never_imports_torch():
             if s.startswith(("import torch", "from torch ", "from torch.")) and not s.startswith("import torchlite"):
                 offenders.append(f"{path.relative_to(ROOT)}: {s}")
     assert offenders == []
+
+
+def test_cli_lists_ops_and_refuses_an_unknown_kind(capsys):
+    from torchlite.cli import main
+    assert main(["ops", "creation"]) == 0
+    out = capsys.readouterr().out
+    assert "arange" in out and "linspace" in out and "matmul" not in out
+    assert main(["ops", "no-such-kind"]) == 2
+    assert "the kinds are:" in capsys.readouterr().err

@@ -43,6 +43,10 @@ def _ops(args) -> int:
     from rich.console import Console
     from rich.table import Table
     from torchlite.ops import REGISTRY
+    kinds = sorted({op.kind for op in REGISTRY.values()})
+    if args.kind and args.kind not in kinds:
+        print(f"torchlite ops: no ops of kind {args.kind!r}; the kinds are: {', '.join(kinds)}", file=sys.stderr)
+        return 2
     t = Table(title="op registry")
     for col in ("op", "kind", "params", "flags"):
         t.add_column(col)
