@@ -38,9 +38,17 @@ class GradFn:
 
 def record(t, op, args: tuple, params: tuple) -> None:
     """Make ``t`` (just built by ``op`` over ``args``) differentiable if an input requires grad."""
-    from ..tensor import Tensor
     if not t._node.dtype.is_floating_point:
         return
+    saved, next_ = saved_and_edges(args)
+    t.requires_grad = True
+    t._grad_fn = GradFn(op, params, saved, next_, t._node)
+
+
+def saved_and_edges(args: tuple) -> tuple[tuple, tuple]:
+    """Per source of an op: the value it read (a Tensor over that very node, or the Python scalar), and where
+    its gradient goes (see ``_edge``; None for scalars)."""
+    from ..tensor import Tensor
     saved, next_ = [], []
     for a in args:
         if isinstance(a, Tensor):
@@ -49,8 +57,7 @@ def record(t, op, args: tuple, params: tuple) -> None:
         else:
             saved.append(a)
             next_.append(None)
-    t.requires_grad = True
-    t._grad_fn = GradFn(op, params, tuple(saved), tuple(next_), t._node)
+    return tuple(saved), tuple(next_)
 
 
 def _edge(a):

@@ -26,7 +26,7 @@ in its gradients).
 """
 from __future__ import annotations
 
-from .engine import GradFn
+from .engine import GradFn, saved_and_edges
 from .grad_mode import _enabled, no_grad
 
 __all__ = ["Function", "FunctionCtx"]
@@ -146,7 +146,6 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run ``forward`` and, if an input requires grad, record ``backward`` for each output."""
         from ..tensor import Tensor
-        from .engine import _edge
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
@@ -165,15 +164,7 @@ class Function:
                     ctx.non_differentiable.add(id(o))
             fresh.append(o)
         outs = tuple(fresh)
-        saved, next_ = [], []
-        for a in args:
-            if isinstance(a, Tensor):
-                saved.append(Tensor._wrap(a.node))
-                next_.append(_edge(a))
-            else:
-                saved.append(a)
-                next_.append(None)
-        saved, next_ = tuple(saved), tuple(next_)
+        saved, next_ = saved_and_edges(args)
         for k, o in enumerate(outs):
             if not isinstance(o, Tensor) or id(o) in ctx.non_differentiable or not o.dtype.is_floating_point:
                 continue
