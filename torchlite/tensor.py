@@ -418,7 +418,7 @@ class Tensor:
         dtype = _dt.to_dtype(dtype) if dtype is not None else self.dtype
         dev = to_device(dev) if dev is not None else self.device
         if dev is not self.device:
-            raise op_error(RuntimeError, "to", f"copies between devices arrive with the compiler ({self.device} -> {dev})")
+            return _to_device(self, dev, dtype)
         if dtype is self.dtype and not copy:
             return self
         from .ops.pointwise import cast
@@ -448,6 +448,20 @@ class Tensor:
 
     def cuda(self, device=None) -> "Tensor":
         return self.to(device if device is not None else "cuda")
+
+
+def _to_device(t: "Tensor", dev, dtype) -> "Tensor":
+    """A copy of ``t`` on ``dev`` (realized: the copy goes through host memory), as ``dtype``; keeps autograd
+    history for the cast, as torch's ``to`` does."""
+    from .devices import backend_for
+    from .lazy import LazyNode
+    src = t if dtype is t.dtype else t.to(dtype)
+    host = src._value()
+    buf = backend_for(dev).from_host(np.ascontiguousarray(host))
+    out = Tensor._wrap(LazyNode.leaf(buf, src.dtype, dev, user_frame()))
+    if src.requires_grad:
+        out.requires_grad_(True)
+    return out
 
 
 _TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",

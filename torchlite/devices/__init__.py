@@ -83,10 +83,14 @@ def backend_for(d: device) -> Backend:
         if d.type == "cpu":
             from .cpu import CPUBackend
             b = _backends["cpu"] = CPUBackend()
+        elif d.type == "interpret":
+            from .interpret import InterpretRuntime
+            from .triton_backend import TritonBackend
+            b = _backends["interpret"] = TritonBackend("interpret", InterpretRuntime())
         else:
             raise RuntimeError(
-                f"device '{d}' is not available yet: torchlite runs on 'cpu' only until the Triton "
-                f"compiler lands (the 'cuda' and 'interpret' backends); use device='cpu'")
+                f"device '{d}' is not available yet: the cuda backend is not built; use device='cpu' or "
+                f"device='interpret' (the generated Triton kernels on Triton's interpreter)")
     return b
 
 

@@ -1,0 +1,435 @@
+"""Codegen: each fused kernel becomes Triton source that reads like a tutorial kernel.
+
+``generate_kernel(fuser, kernel)`` lowers the kernel's members with ``lowering.Lowerer`` into one
+``@triton.jit`` function and returns its ``KernelSpec``: a header naming the fused nodes and the user
+lines they came from, named offsets and masks, loads, math, stores. Launch heuristics are the small named
+functions below, each with its reason.
+
+Reduction kernels come in two shapes. *Persistent*: a whole row fits one block (``RBLOCK >= rnumel``), so
+the row is loaded once and every reduction over it (softmax's max and sum, layer_norm's mean and
+variance) is a ``tl.sum``/``tl.max`` along axis 1 with the values kept in registers. *Looped*: long rows
+are walked ``RBLOCK`` at a time, one loop per *phase* (a reduction that needs another's result — the sum
+of ``exp(x - max)`` — runs in a later loop), and row-shaped outputs are written in a last loop.
+
+    >>> pointwise_block(1000)
+    1024
+"""
+from __future__ import annotations
+
+from torchlite import dtypes as _dt
+
+from .indexing import Expr
+from .kernel import KernelSpec
+from .lowering import (IllegalFusion, KernelBuilder, Lowerer, Value, numel, shape_of, tl_type, triton_type)
+
+PERSISTENT_MAX = 1024        # longest row kept in registers (next power of two); longer rows loop
+
+
+# -- launch heuristics --------------------------------------------------------------------------------------
+def _pow2(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+def pointwise_block(n: int) -> int:
+    """Elements per program: 1024 keeps 4 warps busy with 8 elements each; small tensors take one block."""
+    return min(1024, max(16, _pow2(n)))
+
+
+def pointwise_warps(block: int) -> int:
+    """One warp per 256 elements, at least 1 and at most 8."""
+    return max(1, min(8, block // 256))
+
+
+def reduction_blocks(xnumel: int, rnumel: int) -> tuple[int, int, bool]:
+    """``(XBLOCK, RBLOCK, persistent)``: a row in registers when it fits, rows per program to fill ~4K elements."""
+    r = _pow2(max(rnumel, 1))
+    if r <= PERSISTENT_MAX:
+        x = max(1, min(_pow2(max(xnumel, 1)), 4096 // max(r, 1), 64))
+        return x, max(r, 2), True
+    return 1, 1024, False
+
+
+def reduction_warps(xblock: int, rblock: int) -> int:
+    """Enough warps that each thread holds at most 16 values, capped at 8 (register pressure)."""
+    return max(1, min(8, (xblock * rblock) // 512))
+
+
+# -- names and headers --------------------------------------------------------------------------------------
+def kernel_title(kernel, computed) -> str:
+    """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from."""
+    prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext"}[kernel.kind]
+    words = []
+    for n in computed:
+        w = n.meta.get("origin") or n.target.name
+        if w in ("alias", "reshape", "expand", "permute", "contiguous", "getitem"):
+            continue
+        if kernel.kind == "matmul" and w in ("matmul", "linear"):
+            continue
+        if w == "add" and kernel.kind == "matmul":
+            w = "bias"
+        if w not in words:
+            words.append(w)
+    words = words[:3] or [computed[-1].target.name if computed else "copy"]
+    return "_".join([prefix] + words)
+
+
+def _header(kernel, title, computed, ctx_line) -> list[str]:
+    lines = [f"# {title}: {ctx_line}"]
+    seen = []
+    for n in computed:
+        where = n.meta.get("stack_frame", "")
+        seen.append(f"#   {n.name} = {n.target.name}" + (f"  ({where})" if where else ""))
+    return lines + ["# fused nodes:"] + seen
+
+
+# -- kernels ------------------------------------------------------------------------------------------------
+class _Tracking(Lowerer):
+    """A Lowerer that remembers which nodes it computed (for the header and the kernel's name)."""
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.computed: list = []
+
+    def compute(self, n, index, cond):
+        v = super().compute(n, index, cond)
+        if n not in self.computed:
+            self.computed.append(n)
+        return v
+
+
+def _block_value(v: Value, level: int, shape: str, dtype) -> str:
+    """``v`` as a full block of the store's shape (constants and row values broadcast)."""
+    expr = v.expr if v.dtype is dtype or v.dtype is None else f"{v.expr}.to({tl_type(dtype)})"
+    if v.dtype is None:
+        expr = f"tl.full({shape}, {v.expr}, {tl_type(dtype)})"
+    elif v.level < level or v.level == 0:
+        expr = f"tl.broadcast_to({expr}, {shape})"
+    return expr
+
+
+def _store(b: KernelBuilder, ptr: str, offset: Expr, v: Value, level: int, shape: str, dtype) -> str:
+    return f"tl.store({ptr} + {offset.render(paren=True)}, {_block_value(v, level, shape, dtype)}, {b.ctx.mask(level)})"
+
+
+def generate_kernel(fuser, kernel, index: int) -> KernelSpec:
+    if kernel.kind == "pointwise":
+        return _pointwise(fuser, kernel, index)
+    if kernel.kind == "reduction":
+        return _reduction(fuser, kernel, index)
+    if kernel.kind == "matmul":
+        return _matmul(fuser, kernel, index)
+    raise ValueError(f"no Triton codegen for {kernel.kind} kernels")
+
+
+def _lowerer(fuser, kernel, ctx) -> tuple[KernelBuilder, _Tracking]:
+    from .fusion import _BufferSet
+    b = KernelBuilder(ctx)
+    L = _Tracking(b, _BufferSet(fuser.sns, set(kernel.members)), set(kernel.members))
+    return b, L
+
+
+def _signature(b: KernelBuilder, kernel, extra: dict) -> dict:
+    sig = {}
+    for node, (name, t) in b.params.items():
+        if not node.meta.get("scalar"):
+            sig[name] = t
+    for m in kernel.stores:
+        sig[f"out_{m.name}"] = "*" + triton_type(m.meta["dtype"])
+    for node, (name, t) in b.params.items():
+        if node.meta.get("scalar"):
+            sig[name] = t
+    sig.update(extra)
+    return sig
+
+
+def _source(name: str, sig: dict, constexprs: dict, header: list[str], body: list[str],
+            helpers: list[str] = ()) -> str:
+    params = ", ".join(list(sig) + [f"{c}: tl.constexpr" for c in constexprs])
+    uses_libdevice = any("libdevice." in line for line in body)
+    out = ["import triton", "import triton.language as tl"]
+    if uses_libdevice:
+        out.append("from triton.language.extra import libdevice")
+    out += ["", ""]
+    for h in helpers:
+        out += [h, "", ""]
+    out += header + ["@triton.jit", f"def {name}({params}):"] + ["    " + line for line in body]
+    return "\n".join(out) + "\n"
+
+
+def _bytes(b: KernelBuilder, kernel) -> int:
+    total = sum(numel(shape_of(n)) * n.meta["dtype"].itemsize for n in b.loads)
+    return total + sum(numel(shape_of(m)) * m.meta["dtype"].itemsize for m in kernel.stores)
+
+
+def _pointwise(fuser, kernel, index) -> KernelSpec:
+    ctx = kernel.ctx
+    b, L = _lowerer(fuser, kernel, ctx)
+    stores = []
+    for m in kernel.members:
+        v = L.value(m, L.index_for(m))
+        if m in kernel.stores:
+            stores.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 1, "[XBLOCK]", m.meta["dtype"]))
+    block = pointwise_block(ctx.numel)
+    title = f"{kernel_title(kernel, L.computed or kernel.members)}_{index}"
+    body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)",
+            "xmask = xindex < xnumel"] + b.lines + stores
+    sig = _signature(b, kernel, {"xnumel": "i32"})
+    header = _header(kernel, title, L.computed or kernel.members, f"pointwise over {ctx.numel} elements")
+    return KernelSpec(title, "pointwise", _source(title, sig, {"XBLOCK": block}, header, body), sig,
+                      {"XBLOCK": block}, grid=(max(1, -(-ctx.numel // block)),), num_warps=pointwise_warps(block),
+                      nodes=[n.name for n in L.computed], user_lines=_user_lines(L.computed),
+                      bytes_moved=_bytes(b, kernel), flops=b.ops * ctx.numel)
+
+
+def _user_lines(nodes) -> list[str]:
+    out = []
+    for n in nodes:
+        w = n.meta.get("stack_frame")
+        if w and w not in out:
+            out.append(w)
+    return out
+
+
+# -- reductions ---------------------------------------------------------------------------------------------
+_ACC = {_dt.float16: _dt.float32, _dt.bfloat16: _dt.float32}
+
+
+def _identity(op: str, dtype) -> str:
+    if op in ("sum", "any"):
+        return "0"
+    if op in ("prod", "all"):
+        return "1"
+    big = "float('inf')" if dtype.is_floating_point else str(_int_limit(dtype, op in ("amin", "argmin")))
+    if op in ("amax", "argmax"):
+        return big if not dtype.is_floating_point else "float('-inf')"
+    return big if dtype.is_floating_point else big
+
+
+def _int_limit(dtype, high: bool) -> int:
+    import numpy as np
+    if dtype is _dt.bool:
+        return 1 if high else 0
+    info = np.iinfo(dtype.np)
+    return int(info.max if high else info.min)
+
+
+def _reduce_persistent(b: KernelBuilder, op: str, v: Value, out_dtype) -> str:
+    """Reduce the masked row block ``v`` along axis 1 into an x-level value; returns its name."""
+    src_dtype = v.dtype
+    full = "rmask & xmask"
+    if op in ("sum", "prod"):
+        acc = _ACC.get(out_dtype, out_dtype)
+        x = v.expr if src_dtype is acc else f"{v.expr}.to({tl_type(acc)})"
+        masked = b.emit(f"tl.where({full}, {x}, {_identity(op, out_dtype)})", acc, 2)
+        fn = "tl.sum" if op == "sum" else "tl.reduce"
+        call = f"tl.sum({masked.expr}, 1)" if op == "sum" else f"tl.reduce({masked.expr}, 1, _prod_combine)"
+        del fn
+        r = b.emit(f"{call}[:, None]", acc, 1)
+        return r.expr if acc is out_dtype else b.emit(f"{r.expr}.to({tl_type(out_dtype)})", out_dtype, 1).expr
+    if op in ("all", "any"):
+        x = b.emit(f"tl.where({full}, ({v.expr} != 0).to(tl.int8), {_identity(op, out_dtype)})", _dt.int8, 2)
+        fn = "tl.min" if op == "all" else "tl.max"
+        return b.emit(f"({fn}({x.expr}, 1)[:, None] != 0)", _dt.bool, 1).expr
+    if op in ("amax", "amin"):
+        fn = "tl.max" if op == "amax" else "tl.min"
+        x = v.expr
+        masked = b.emit(f"tl.where({full}, {x}, {_identity(op, src_dtype)})", src_dtype, 2)
+        r = b.emit(f"{fn}({masked.expr}, 1)[:, None]", src_dtype, 1)
+        if src_dtype.is_floating_point:             # NaN wins, as in PyTorch
+            nan = b.emit(f"tl.max(tl.where({full}, ({x} != {x}).to(tl.int8), 0), 1)[:, None]", _dt.int8, 1)
+            r = b.emit(f"tl.where({nan.expr} > 0, float('nan'), {r.expr}).to({tl_type(src_dtype)})", src_dtype, 1)
+        return r.expr
+    if op in ("argmax", "argmin"):
+        fn = "tl.argmax" if op == "argmax" else "tl.argmin"
+        x = v.expr
+        masked = b.emit(f"tl.where({full}, {x}, {_identity(op, src_dtype)})", src_dtype, 2)
+        r = b.emit(f"{fn}({masked.expr}, 1, tie_break_left=True)[:, None].to(tl.int64)", _dt.int64, 1)
+        if src_dtype.is_floating_point:             # the first NaN is the extreme, as in PyTorch
+            isnan = b.emit(f"tl.where({full}, ({x} != {x}).to(tl.int8), 0)", _dt.int8, 2)
+            nan_at = b.emit(f"tl.argmax({isnan.expr}, 1, tie_break_left=True)[:, None].to(tl.int64)", _dt.int64, 1)
+            has = b.emit(f"tl.max({isnan.expr}, 1)[:, None]", _dt.int8, 1)
+            r = b.emit(f"tl.where({has.expr} > 0, {nan_at.expr}, {r.expr})", _dt.int64, 1)
+        return r.expr
+    raise IllegalFusion(f"no reduction rule for {op}")
+
+
+_LOOP_UPDATE = {
+    "sum": ("tl.zeros([XBLOCK, RBLOCK], {acc})", "{a} + tl.where(rmask & xmask, {x}, 0)", "tl.sum({a}, 1)[:, None]"),
+    "prod": ("tl.full([XBLOCK, RBLOCK], 1, {acc})", "{a} * tl.where(rmask & xmask, {x}, 1)",
+             "tl.reduce({a}, 1, _prod_combine)[:, None]"),
+    "amax": ("tl.full([XBLOCK, RBLOCK], {ident}, {acc})", "tl.maximum({a}, tl.where(rmask & xmask, {x}, {ident}))",
+             "tl.max({a}, 1)[:, None]"),
+    "amin": ("tl.full([XBLOCK, RBLOCK], {ident}, {acc})", "tl.minimum({a}, tl.where(rmask & xmask, {x}, {ident}))",
+             "tl.min({a}, 1)[:, None]"),
+    "all": ("tl.full([XBLOCK, RBLOCK], 1, tl.int8)", "tl.minimum({a}, tl.where(rmask & xmask, ({x} != 0).to(tl.int8), 1))",
+            "(tl.min({a}, 1)[:, None] != 0)"),
+    "any": ("tl.zeros([XBLOCK, RBLOCK], tl.int8)", "tl.maximum({a}, tl.where(rmask & xmask, ({x} != 0).to(tl.int8), 0))",
+            "(tl.max({a}, 1)[:, None] != 0)"),
+}
+
+
+def _reduction(fuser, kernel, index) -> KernelSpec:
+    ctx = kernel.ctx
+    xblock, rblock, persistent = reduction_blocks(ctx.xnumel, ctx.rnumel)
+    reductions = [m for m in kernel.members if fuser.sns[m] == "reduction"]
+    if not persistent and any(m.target.name in ("argmax", "argmin") for m in reductions):
+        raise IllegalFusion("argmax/argmin over rows longer than the persistent limit need a looped rule")
+    b, L = _lowerer(fuser, kernel, ctx)
+    body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)[:, None]",
+            "xmask = xindex < xnumel", "rbase = tl.arange(0, RBLOCK)[None, :]"]
+    helpers = []
+    if any(m.target.name == "prod" for m in reductions):
+        helpers.append("@triton.jit\ndef _prod_combine(a, b):\n    return a * b")
+    # phases: a reduction runs after the reductions its input reads
+    phase = {}
+    for m in reductions:
+        _, reads = fuser.trial(ctx, kernel.members[:kernel.members.index(m) + 1])
+        phase[m] = 1 + max((phase.get(r, -1) for r in _closure(reads, m) if r in phase), default=-1)
+    r_stores = [m for m in kernel.stores if ctx.native_flat(m) is not None and ctx.native_flat(m) == ctx.full_flat
+                and fuser.sns[m] != "reduction"]
+    x_stores = [m for m in kernel.stores if m not in r_stores]
+    n_phases = max(phase.values(), default=-1) + 1
+
+    if persistent:
+        b.lines.extend(["rindex = rbase", "rmask = rindex < rnumel"])
+        for p in range(n_phases):
+            for m in [r for r in reductions if phase[r] == p]:
+                v = L.value(m.args[0], ctx.full_index)
+                L.reduction_values[m] = Value(_reduce_persistent(b, m.target.name, v, m.meta["dtype"]),
+                                              m.meta["dtype"], 1)
+        for m in r_stores:
+            v = L.value(m, L.index_for(m))
+            b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[XBLOCK, RBLOCK]", m.meta["dtype"]))
+        body += b.lines
+    else:
+        body += b.lines
+        b.lines = []
+        for p in range(n_phases):
+            group = [r for r in reductions if phase[r] == p]
+            accs = {}
+            for m in group:
+                acc_t = _ACC.get(m.meta["dtype"], m.meta["dtype"]) if m.target.name in ("sum", "prod") else m.args[0].meta["dtype"]
+                init, _, _ = _LOOP_UPDATE[m.target.name]
+                name = f"acc_{m.name}"
+                body.append(f"{name} = " + init.format(acc=tl_type(acc_t), ident=_identity(m.target.name, acc_t)))
+                accs[m] = (name, acc_t)
+            b.lines = []
+            b.forget_level(2)
+            for m in group:
+                v = L.value(m.args[0], ctx.full_index)
+                name, acc_t = accs[m]
+                x = v.expr if v.dtype is acc_t or m.target.name in ("all", "any") else f"{v.expr}.to({tl_type(acc_t)})"
+                _, upd, _ = _LOOP_UPDATE[m.target.name]
+                b.lines.append(f"{name} = " + upd.format(a=name, x=x, ident=_identity(m.target.name, acc_t)))
+            body += _loop(b.lines)
+            b.lines = []
+            for m in group:
+                name, acc_t = accs[m]
+                _, _, fin = _LOOP_UPDATE[m.target.name]
+                r = b.emit(fin.format(a=name), acc_t if m.target.name not in ("all", "any") else _dt.bool, 1)
+                if r.dtype is not m.meta["dtype"]:
+                    r = b.emit(f"{r.expr}.to({tl_type(m.meta['dtype'])})", m.meta["dtype"], 1)
+                L.reduction_values[m] = r
+            body += b.lines
+            b.lines = []
+        if r_stores:
+            b.forget_level(2)
+            L.registers = {k: v for k, v in L.registers.items() if v.level < 2}
+            for m in r_stores:
+                v = L.value(m, L.index_for(m))
+                b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[XBLOCK, RBLOCK]", m.meta["dtype"]))
+            body += _loop(b.lines)
+            b.lines = []
+    for m in x_stores:
+        v = L.reduction_values.get(m) or L.value(m, L.index_for(m))
+        b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m) if ctx.native_flat(m) is not None
+                              else Expr.of(ctx.xvar), v, 1, "[XBLOCK, 1]", m.meta["dtype"]))
+    body += b.lines
+    computed = [n for n in (L.computed + reductions) if n is not None]
+    computed = sorted(set(computed), key=lambda n: fuser.nodes.index(n))
+    title = f"{kernel_title(kernel, computed)}_{index}"
+    sig = _signature(b, kernel, {"xnumel": "i32", "rnumel": "i32"})
+    cx = {"XBLOCK": xblock, "RBLOCK": rblock}
+    mode = "persistent (one row per block)" if persistent else f"looped ({n_phases} passes over each row)"
+    header = _header(kernel, title, computed, f"{ctx.xnumel} rows of {ctx.rnumel}, {mode}")
+    flops = (b.ops + len(reductions)) * numel(ctx.in_shape)
+    return KernelSpec(title, "reduction", _source(title, sig, cx, header, body, helpers), sig, cx,
+                      grid=(max(1, -(-ctx.xnumel // xblock)),), num_warps=reduction_warps(xblock, rblock),
+                      nodes=[n.name for n in computed], user_lines=_user_lines(computed),
+                      bytes_moved=_bytes(b, kernel), flops=flops)
+
+
+def _closure(reads: dict, m) -> set:
+    out, todo = set(), [m]
+    while todo:
+        x = todo.pop()
+        for r in reads.get(x, ()):
+            if r not in out:
+                out.add(r)
+                todo.append(r)
+    return out
+
+
+def _loop(lines: list[str]) -> list[str]:
+    return (["for roffset in range(0, rnumel, RBLOCK):", "    rindex = roffset + rbase",
+             "    rmask = rindex < rnumel"] + ["    " + line for line in lines])
+
+
+# -- matmul with its epilogue -------------------------------------------------------------------------------
+def _matmul(fuser, kernel, index) -> KernelSpec:
+    from torchlite.kernels.matmul import Epilogue, Operand, render_matmul
+    mm = kernel.members[0]
+    ctx = kernel.ctx
+    (abase, astr, aoff), (bbase, bstr, boff) = fuser.operands[mm]
+    a_shape, b_shape = shape_of(mm.args[0]), shape_of(mm.args[1])
+    K = a_shape[-1]
+    dt = mm.meta["dtype"]
+    a_op = Operand(triton_type(dt), _mm_strides(astr, a_shape, ctx.batch))
+    b_op = Operand(triton_type(dt), _mm_strides(bstr, b_shape, ctx.batch))
+    b, L = _lowerer(fuser, kernel, ctx)
+    acc = b.emit(f"acc.to({tl_type(dt)})" if dt is not _dt.float32 and dt is not _dt.float64 else "acc", dt, 2)
+    L.reduction_values[mm] = acc
+    for m in kernel.members[1:]:
+        L.value(m, L.index_for(m))
+    for m in kernel.stores:
+        v = L.reduction_values[m] if m is mm else L.value(m, L.index_for(m))
+        b.lines.append(f"tl.store(out_{m.name} + {ctx.native_flat(m).render(paren=True)}, "
+                       f"{_block_value(v, 2, '[BLOCK_M, BLOCK_N]', m.meta['dtype'])}, mask)")
+    params = {}
+    for node, (name, t) in b.params.items():
+        if not node.meta.get("scalar"):
+            params[name] = t
+    for m in kernel.stores:
+        params[f"out_{m.name}"] = "*" + triton_type(m.meta["dtype"])
+    for node, (name, t) in b.params.items():
+        if node.meta.get("scalar"):
+            params[name] = t
+    computed = [mm] + L.computed
+    title = f"{kernel_title(kernel, computed)}_{index}"
+    ep = Epilogue(params=params, lines=b.lines, out_params=tuple(f"out_{m.name}" for m in kernel.stores),
+                  name=", ".join(n.name for n in L.computed) or "store",
+                  bytes_moved=_bytes(b, kernel), flops=b.ops * ctx.batch * ctx.M * ctx.N)
+    spec = render_matmul(title, M=ctx.M, N=ctx.N, K=K, batch=ctx.batch, a=a_op, b=b_op, epilogue=ep)
+    spec.nodes = [n.name for n in computed]
+    spec.user_lines = _user_lines(computed)
+    return spec
+
+
+def _mm_strides(strides, shape, batch) -> tuple[int, int, int]:
+    """(batch, row, col) element strides of a matmul operand viewed with its batch dims flattened."""
+    if strides is None:
+        from .indexing import contiguous_strides
+        strides = contiguous_strides(shape)
+    strides = tuple(strides)
+    if len(shape) == 2:
+        return (0, strides[0], strides[1])
+    bshape, bstr = shape[:-2], strides[:-2]
+    real = [(s, st) for s, st in zip(bshape, bstr) if s != 1]
+    if numel(bshape) == 1:
+        return (0, strides[-2], strides[-1])
+    if numel(bshape) != batch:
+        raise IllegalFusion("matmul operand's batch dims do not match the output's (broadcast batch)")
+    for (s0, st0), (s1, st1) in zip(real, real[1:]):
+        if st0 != st1 * s1:
+            raise IllegalFusion("matmul operand's batch dims cannot be flattened into one stride")
+    return (real[-1][1] if real else 0, strides[-2], strides[-1])

@@ -1,0 +1,389 @@
+"""Fusion: group the primitive graph's nodes into kernels (DESIGN.md decision 7).
+
+Legality lives here; choices live in a ``FusionPolicy`` a researcher can swap.
+
+1. *Materialize.* Pointwise, movement and indexing nodes are inlined into whatever reads them (a
+   ``permute`` is index arithmetic, a chain of 20 adds is 20 statements) unless they must have a buffer:
+   graph outputs, operands of a matmul or an extern op, and — the policy's call — values read by several
+   consumers that are costly to recompute. The materialized nodes, reductions, matmuls and extern ops are
+   the *scheduler nodes* (SNs).
+2. *Group.* SNs are visited in topological order; each joins an existing kernel when the spaces agree
+   (same element count for pointwise kernels; same rows for reductions, with their prologue and epilogue
+   at row or element level; a matmul's output for its epilogue), when joining is legal — it reads other
+   members only where they are computed (checked by lowering it: ``lowering.IllegalFusion``) and the
+   kernel graph stays acyclic — and when the policy agrees. Otherwise it starts a kernel of its own.
+
+Every decision, taken or refused, is recorded as a ``Decision`` with its reason.
+
+    >>> from compiler.fusion import FusionPolicy
+    >>> FusionPolicy().recompute_limit
+    8
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import index_rules
+from .lowering import (IllegalFusion, KernelBuilder, Lowerer, MatmulContext, PointwiseContext,
+                       ReductionContext, Value, is_node, numel, shape_of)
+
+REDUCTIONS = ("sum", "prod", "amax", "amin", "argmax", "argmin", "all", "any")
+
+
+@dataclass
+class Decision:
+    node: str
+    kernel: str | None
+    taken: bool
+    reason: str
+
+    def __str__(self) -> str:
+        verb = "fused into" if self.taken else "not fused into"
+        where = self.kernel or "a new kernel"
+        return f"{self.node}: {verb} {where}: {self.reason}"
+
+
+@dataclass
+class Kernel:
+    """A group of SNs computed by one launch (or one extern call)."""
+    kind: str                                   # pointwise | reduction | matmul | extern
+    ctx: object
+    members: list = field(default_factory=list)
+    reads: set = field(default_factory=set)     # SN buffers (and placeholders) read from memory
+    deps: set = field(default_factory=set)      # indices of kernels that must run first
+    index: int = 0
+    name: str = ""
+    stores: list = field(default_factory=list)  # members other kernels or the caller read
+
+    def __repr__(self) -> str:
+        return f"Kernel({self.name or self.index}, {self.kind}, {[m.name for m in self.members]})"
+
+
+class FusionPolicy:
+    """What *should* fuse, among what may. Subclass and pass to ``compile_graph(policy=...)``.
+
+    - ``recompute_limit``: a value read by several consumers is recomputed in each (not stored) when its
+      inlined cone has at most this many ops;
+    - ``max_members``: SNs per kernel (keeps generated kernels a size a person can read);
+    - ``horizontal``: fuse SNs with no producer-consumer relation when they share an input.
+    """
+    recompute_limit = 8
+    max_members = 32
+    horizontal = True
+
+    def materialize(self, node, n_users: int, cone_ops: int) -> tuple[bool, str]:
+        if n_users > 1 and cone_ops > self.recompute_limit:
+            return True, f"{n_users} consumers and {cone_ops} ops to recompute (> {self.recompute_limit})"
+        return False, "inlined into its consumers"
+
+    def fuse(self, kernel: Kernel, node, relation: str) -> tuple[bool, str]:
+        if len(kernel.members) >= self.max_members:
+            return False, f"kernel already has {self.max_members} members"
+        if relation == "horizontal" and not self.horizontal:
+            return False, "horizontal fusion is off"
+        if relation == "unrelated":
+            return False, "no shared input or dependency"
+        return True, relation
+
+
+def classify(node) -> str | None:
+    if node.op != "call_function":
+        return None
+    name, kind = node.target.name, node.target.kind
+    if name == "matmul":
+        return "matmul"
+    if name in REDUCTIONS:
+        return "reduction"
+    if kind == "pointwise" or name in index_rules.RULES:
+        return "pointwise"
+    return "extern"
+
+
+def _cone_ops(node, is_sn) -> int:
+    """How many inlinable nodes computing ``node`` takes (stopping at SNs and placeholders)."""
+    seen, todo = set(), [node]
+    while todo:
+        n = todo.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        for a in n.all_input_nodes:
+            if a.op == "call_function" and not is_sn(a) and classify(a) == "pointwise":
+                todo.append(a)
+    return len(seen)
+
+
+def strided_view(node, is_buffer):
+    """``(base, strides, offset)`` when ``node`` is a chain of views a strided load can read without a copy."""
+    chain = []
+    n = node
+    while not is_buffer(n):
+        if n.op != "call_function" or n.target.name not in ("permute", "expand", "alias", "contiguous",
+                                                             "getitem", "reshape"):
+            return None
+        chain.append(n)
+        n = n.args[0]
+    from .indexing import contiguous_strides
+    shape, strides, offset = shape_of(n), list(contiguous_strides(shape_of(n))), 0
+    for v in reversed(chain):
+        name, new_shape = v.target.name, shape_of(v)
+        if name == "permute":
+            strides = [strides[d] for d in v.kwargs["dims"]]
+        elif name == "expand":
+            lead = len(new_shape) - len(shape)
+            strides = [0] * lead + [0 if s == 1 and t != 1 else st for s, t, st in zip(shape, new_shape[lead:], strides)]
+        elif name == "getitem":
+            out, k = [], 0
+            for e in v.kwargs["index"]:
+                if e is None:
+                    out.append(0)
+                elif type(e) is tuple:
+                    offset += e[0] * strides[k]
+                    out.append(strides[k] * e[2])
+                    k += 1
+                else:
+                    offset += e * strides[k]
+                    k += 1
+            strides = out + strides[k:]
+        elif name == "reshape":
+            if tuple(strides) != contiguous_strides(shape) and numel(shape) > 1:
+                return None
+            strides = list(contiguous_strides(new_shape))
+        shape = new_shape
+    return n, tuple(strides), offset
+
+
+class Fuser:
+    """Runs the two steps on one graph; ``kernels`` (in a valid launch order) and ``decisions`` result."""
+
+    def __init__(self, graph, policy: FusionPolicy | None = None):
+        self.graph = graph
+        self.policy = policy or FusionPolicy()
+        self.decisions: list[Decision] = []
+        self.nodes = list(graph.nodes)
+        out = self.nodes[-1].args[0]
+        self.outputs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if is_node(o)]
+        self.sns: dict = {}                    # node -> "pointwise" | "reduction" | "matmul" | "extern"
+        self.operands: dict = {}               # matmul node -> [(base, strides, offset)] * 2
+        self.kernel_of: dict = {}
+        self.kernels: list[Kernel] = []
+
+    # -- step 1 -------------------------------------------------------------------------------------------
+    def materialize(self) -> None:
+        outputs = set(self.outputs)
+        for n in self.nodes:
+            kind = classify(n)
+            if kind is None:
+                continue
+            if kind != "pointwise":
+                self.sns[n] = kind
+            elif n in outputs:
+                self.sns[n] = kind
+                self.decisions.append(Decision(n.name, None, False, "a graph output: stored"))
+        # Operands of matmuls and extern ops need buffers (a matmul reads strided views without a copy).
+        for n in self.nodes:
+            kind = self.sns.get(n)
+            if kind == "matmul":
+                ops = []
+                for a in n.args:
+                    sv = strided_view(a, self._is_buffer_or_candidate)
+                    if sv is None:
+                        self._force(a, "a matmul operand that is not a strided view of a buffer")
+                        sv = (a, None, 0)
+                    elif sv[0].op == "call_function":
+                        self._force(sv[0], "read by a matmul through a strided view")
+                    ops.append(sv)
+                self.operands[n] = ops
+            elif kind == "extern":
+                for a in n.all_input_nodes:
+                    if a.op == "call_function":
+                        self._force(a, f"an input of extern op {n.target.name}")
+        # Values read by several consumers: recompute when cheap, else store.
+        for n in reversed(self.nodes):
+            if n in self.sns or classify(n) != "pointwise":
+                continue
+            users = len(n.users)
+            if users > 1:
+                store, why = self.policy.materialize(n, users, _cone_ops(n, lambda m: m in self.sns))
+                if store:
+                    self.sns[n] = "pointwise"
+                self.decisions.append(Decision(n.name, None, not store, why))
+
+    def _is_buffer_or_candidate(self, n) -> bool:
+        return n.op == "placeholder" or n in self.sns
+
+    def _force(self, n, why: str) -> None:
+        if n.op == "call_function" and n not in self.sns:
+            self.sns[n] = classify(n) if classify(n) != "pointwise" else "pointwise"
+            self.decisions.append(Decision(n.name, None, False, f"stored: {why}"))
+
+    # -- step 2 -------------------------------------------------------------------------------------------
+    def context_for(self, n):
+        kind = self.sns[n]
+        if kind == "reduction":
+            src = n.args[0]
+            dims = n.kwargs.get("dims", None)
+            if dims is None:
+                dims = (n.kwargs["dim"],) if n.kwargs.get("dim") is not None else None
+            nd = len(shape_of(src))
+            dims = tuple(range(nd)) if dims is None or dims == () else tuple(d % max(nd, 1) for d in dims)
+            return ReductionContext(shape_of(src), dims)
+        if kind == "matmul":
+            a, b = n.args
+            M, N = shape_of(a)[-2], shape_of(b)[-1]
+            return MatmulContext(numel(shape_of(n)) // max(M * N, 1), M, N)
+        if kind == "pointwise":
+            return PointwiseContext(numel(shape_of(n)))
+        return None
+
+    def trial(self, ctx, members: list) -> tuple[set, dict]:
+        """Lower ``members`` in ``ctx``; the buffers they read and, per member, the members it reads."""
+        b = KernelBuilder(ctx)
+        buffers = _BufferSet(self.sns, set(members))
+        L = Lowerer(b, buffers, set(members))
+        reads_members = {}
+        for m in members:
+            L.member_reads = set()
+            kind = self.sns[m]
+            if kind == "reduction":
+                L.value(m.args[0], ctx.full_index)
+                L.reduction_values[m] = Value(f"red_{m.name}", m.meta["dtype"], 1)
+            elif kind == "matmul":
+                L.reduction_values[m] = Value("acc", m.meta["dtype"], 2)
+            else:
+                L.value(m, L.index_for(m))
+            reads_members[m] = set(L.member_reads) - {m}
+        return set(b.loads), reads_members
+
+    def group(self) -> None:
+        for n in self.nodes:
+            kind = self.sns.get(n)
+            if kind is None:
+                continue
+            if kind == "extern":
+                self._new_kernel("extern", None, n, "extern op: runs its registry kernel")
+                continue
+            if kind == "matmul":
+                ctx = self.context_for(n)
+                self._new_kernel("matmul", ctx, n, "matmul template")
+                continue
+            placed = False
+            for k in sorted(self._candidates(n), key=lambda k: -k.index):
+                ok, why = self._try_join(k, n)
+                self.decisions.append(Decision(n.name, k.name, ok, why))
+                if ok:
+                    placed = True
+                    break
+            if not placed:
+                self._new_kernel(kind, self.context_for(n), n, "starts a kernel")
+
+    def _candidates(self, n):
+        kind = self.sns[n]
+        k_n = numel(shape_of(n))
+        for k in self.kernels:
+            if k.kind == "extern":
+                continue
+            if kind == "reduction":
+                if k.kind == "reduction" and k.ctx.key() == self.context_for(n).key():
+                    yield k
+                elif k.kind == "pointwise" and k.ctx.numel == numel(shape_of(n.args[0])):
+                    yield k
+            elif k.kind == "pointwise" and k.ctx.numel == k_n:
+                yield k
+            elif k.kind == "reduction" and k_n in (k.ctx.xnumel, numel(k.ctx.in_shape)):
+                yield k
+            elif k.kind == "matmul" and k_n == k.ctx.batch * k.ctx.M * k.ctx.N:
+                yield k
+
+    def _try_join(self, k: Kernel, n) -> tuple[bool, str]:
+        ctx = k.ctx
+        if self.sns[n] == "reduction" and k.kind == "pointwise":
+            ctx = self.context_for(n)               # the kernel becomes a reduction over rows
+        try:
+            loads, member_reads = self.trial(ctx, k.members + [n])
+        except IllegalFusion as e:
+            return False, f"illegal: {e}"
+        new_deps = {self.kernel_of[b].index for b in loads if b in self.kernel_of and self.kernel_of[b] is not k}
+        for d in new_deps:
+            if self._depends_on(d, k.index):
+                return False, f"illegal: would make a cycle through {self.kernels[d].name}"
+        relation = "vertical" if member_reads.get(n) else \
+            ("horizontal" if loads & k.reads or any(n in r for r in member_reads.values()) else "unrelated")
+        if relation == "vertical":
+            relation = f"reads {', '.join(sorted(m.name for m in member_reads[n]))} where the kernel computes it"
+        ok, why = self.policy.fuse(k, n, relation)
+        if not ok:
+            return False, why
+        k.members.append(n)
+        k.ctx = ctx
+        if ctx.kind == "reduction":
+            k.kind = "reduction"
+        k.reads = {b for b in loads}
+        k.deps |= new_deps
+        self.kernel_of[n] = k
+        return True, why
+
+    def _depends_on(self, a: int, b: int) -> bool:
+        """Does kernel ``a`` (transitively) need kernel ``b`` to run first?"""
+        seen, todo = set(), [a]
+        while todo:
+            x = todo.pop()
+            if x == b:
+                return True
+            if x in seen:
+                continue
+            seen.add(x)
+            todo.extend(self.kernels[x].deps)
+        return False
+
+    def _new_kernel(self, kind, ctx, n, why) -> Kernel:
+        k = Kernel(kind, ctx, [n], index=len(self.kernels))
+        if kind == "extern":
+            k.reads = set(n.all_input_nodes)
+        elif kind == "matmul":
+            k.reads = {sv[0] for sv in self.operands[n]}
+        else:
+            k.reads, _ = self.trial(ctx, [n])
+        k.deps = {self.kernel_of[b].index for b in k.reads if b in self.kernel_of}
+        k.name = f"k{k.index}"
+        self.kernels.append(k)
+        self.kernel_of[n] = k
+        self.decisions.append(Decision(n.name, k.name, True, why))
+        return k
+
+    # -- results ------------------------------------------------------------------------------------------
+    def finish(self) -> list[Kernel]:
+        """Decide stores and a launch order (kernels after everything they read)."""
+        outputs = set(self.outputs)
+        read_elsewhere = set()
+        for k in self.kernels:
+            read_elsewhere |= {b for b in k.reads if self.kernel_of.get(b) is not k}
+        for k in self.kernels:
+            k.stores = [m for m in k.members if m in outputs or m in read_elsewhere]
+        order, done = [], set()
+        pending = list(self.kernels)
+        while pending:
+            for k in pending:
+                if k.deps <= done:
+                    order.append(k)
+                    done.add(k.index)
+                    pending.remove(k)
+                    break
+            else:
+                raise RuntimeError("fusion produced a cycle between kernels (a compiler bug)")
+        return order
+
+    def run(self) -> list[Kernel]:
+        self.materialize()
+        self.group()
+        return self.finish()
+
+
+class _BufferSet:
+    """Membership test for "read this node from memory": placeholders and SNs outside the kernel."""
+
+    def __init__(self, sns, members):
+        self.sns, self.members = sns, members
+
+    def __contains__(self, n) -> bool:
+        return (n.op == "placeholder" and not n.meta.get("scalar")) or (n in self.sns and n not in self.members)

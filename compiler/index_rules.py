@@ -1,0 +1,324 @@
+"""Movement, indexing and creation ops as index arithmetic: never a copy inside a fused kernel.
+
+Each rule is ``rule(lowerer, node, index, cond) -> Value``: given where the consumer wants ``node``'s value
+(``index``, one ``indexing.Expr`` per dim of ``node``'s shape) it maps the index to its input's index and
+asks for that (``lowerer.value``), or builds the value from the index itself (``arange``, ``eye``,
+``tril``). ``cond`` is a guard already in force (inside a ``pad`` border or one input of a ``cat``): loads
+under it are masked with it, so no address outside a buffer is ever read.
+
+    >>> from compiler.index_rules import RULES
+    >>> "permute" in RULES and "cat" in RULES
+    True
+"""
+from __future__ import annotations
+
+from torchlite import dtypes as _dt
+
+from .indexing import Expr, Indirect, ravel, unravel
+from .lowering import IllegalFusion, Value, and_cond, broadcast_index, is_node, literal, shape_of, tl_type
+
+RULES: dict = {}
+
+
+def rule(*names):
+    def wrap(fn):
+        for n in names:
+            RULES[n] = fn
+        return fn
+    return wrap
+
+
+def _where(L, cond: tuple[str, int], a: Value, b: Value, dtype) -> Value:
+    level = max(cond[1], a.level, b.level)
+    return L.b.emit(f"tl.where({cond[0]}, {_cast(a, dtype)}, {_cast(b, dtype)})", dtype, level)
+
+
+def _cast(v: Value, dtype) -> str:
+    if v.dtype is dtype:
+        return v.expr
+    if v.dtype is None:                    # a Python constant: Triton types it, tl.where promotes
+        return f"{v.expr}"
+    return f"{v.expr}.to({tl_type(dtype)})"
+
+
+def _cmp(e: Expr, op: str, k: int) -> str:
+    return f"({e.render()} {op} {k})"
+
+
+# -- views and copies ---------------------------------------------------------------------------------------
+@rule("alias", "contiguous", "clone")
+def _identity(L, n, index, cond):
+    return L.value(n.args[0], index, cond)
+
+
+@rule("reshape")
+def _reshape(L, n, index, cond):
+    src = n.args[0]
+    return L.value(src, unravel(ravel(index, shape_of(n)), shape_of(src)), cond)
+
+
+@rule("permute")
+def _permute(L, n, index, cond):
+    dims = n.kwargs["dims"]
+    src_index = [None] * len(dims)
+    for k, d in enumerate(dims):
+        src_index[d] = index[k]
+    return L.value(n.args[0], tuple(src_index), cond)
+
+
+@rule("expand")
+def _expand(L, n, index, cond):
+    src = n.args[0]
+    return L.value(src, broadcast_index(index, shape_of(n), shape_of(src)), cond)
+
+
+@rule("getitem")
+def _getitem(L, n, index, cond):
+    src = n.args[0]
+    out, k = [], 0
+    for entry in n.kwargs["index"]:
+        if entry is None:
+            k += 1
+        elif type(entry) is tuple:
+            start, _, step = entry
+            out.append(Expr.of(index[k]) * step + start)
+            k += 1
+        else:
+            out.append(Expr.of(entry))
+    out.extend(index[k:])
+    return L.value(src, tuple(out), cond)
+
+
+@rule("flip")
+def _flip(L, n, index, cond):
+    shape = shape_of(n)
+    dims = {d % len(shape) for d in n.kwargs["dims"]}
+    return L.value(n.args[0], tuple(shape[d] - 1 - Expr.of(i) if d in dims else i
+                                    for d, i in enumerate(index)), cond)
+
+
+@rule("roll")
+def _roll(L, n, index, cond):
+    shape = shape_of(n)
+    shifts, dims = n.kwargs["shifts"], n.kwargs["dims"]
+    if not dims:                                       # over the flattened tensor
+        total = 1
+        for s in shape:
+            total *= s
+        flat = (ravel(index, shape) + (total - shifts[0] % total)) % total if total else ravel(index, shape)
+        return L.value(n.args[0], unravel(flat, shape), cond)
+    idx = list(index)
+    for s, d in zip(shifts, dims):
+        d %= len(shape)
+        m = shape[d]
+        idx[d] = (Expr.of(idx[d]) + (m - s % m)) % m
+    return L.value(n.args[0], tuple(idx), cond)
+
+
+@rule("repeat")
+def _repeat(L, n, index, cond):
+    src = n.args[0]
+    in_shape = shape_of(src)
+    lead = len(index) - len(in_shape)
+    return L.value(src, tuple(Expr.of(index[lead + k]) % m if m != 1 else Expr()
+                              for k, m in enumerate(in_shape)), cond)
+
+
+@rule("pad")
+def _pad(L, n, index, cond):
+    src, fill = n.args[0], n.args[1]
+    in_shape, widths, mode = shape_of(src), n.kwargs["widths"], n.kwargs["mode"]
+    if mode not in ("constant", "replicate", "reflect", "circular"):
+        raise IllegalFusion(f"pad mode {mode!r} has no index rule")
+    lead = len(index) - len(widths)
+    src_index, inside = list(index[:lead]), []
+    for k, ((a, _), m) in enumerate(zip(widths, in_shape[lead:])):
+        j = Expr.of(index[lead + k]) - a
+        if mode == "constant":
+            if j.bounds()[0] < 0:
+                inside.append(_cmp(j, ">=", 0))
+            if j.bounds()[1] >= m:
+                inside.append(_cmp(j, "<", m))
+        elif mode == "circular":
+            j = (j + m * (1 + max(a, 0) // m + 1)) % m
+        elif mode == "replicate":
+            raise IllegalFusion("pad mode 'replicate' has no index rule yet")
+        else:
+            raise IllegalFusion("pad mode 'reflect' has no index rule yet")
+        src_index.append(j)
+    if not inside:
+        return L.value(src, tuple(src_index), cond)
+    guard = L.cond_of(" & ".join(inside), index)
+    v = L.value(src, tuple(src_index), and_cond(cond, guard))
+    return _where(L, guard, v, L.value(fill, (), cond), n.meta["dtype"])
+
+
+@rule("cat")
+def _cat(L, n, index, cond):
+    d = n.kwargs["dim"] % len(shape_of(n))
+    parts = [a for a in n.args if not (len(shape_of(a)) == 1 and shape_of(a)[0] == 0)]
+    offset, pieces = 0, []
+    for a in parts:
+        size = shape_of(a)[d]
+        pieces.append((a, offset, size))
+        offset += size
+    i = Expr.of(index[d])
+    result = None
+    for a, off, size in reversed(pieces):
+        sub = list(index)
+        sub[d] = i - off
+        if result is None:                              # the last piece needs no test of its own
+            guard = L.cond_of(_cmp(i, ">=", off), [i]) if len(pieces) > 1 else None
+            result = _cast_value(L, L.value(a, tuple(sub), and_cond(cond, guard)), n.meta["dtype"])
+            continue
+        guard = L.cond_of(f"{_cmp(i, '>=', off)} & {_cmp(i, '<', off + size)}" if off else _cmp(i, "<", size), [i])
+        v = L.value(a, tuple(sub), and_cond(cond, guard))
+        result = _where(L, guard, v, result, n.meta["dtype"])
+    return result
+
+
+def _cast_value(L, v: Value, dtype) -> Value:
+    if v.dtype is dtype:
+        return v
+    return L.b.emit(_cast(v, dtype) if v.dtype is not None else f"tl.full([], {v.expr}, {tl_type(dtype)})",
+                    dtype, v.level)
+
+
+@rule("stack")
+def _stack(L, n, index, cond):
+    d = n.kwargs["dim"] % len(shape_of(n))
+    i = Expr.of(index[d])
+    rest = tuple(index[:d]) + tuple(index[d + 1:])
+    result = None
+    for k in reversed(range(len(n.args))):
+        if result is None:
+            result = _cast_value(L, L.value(n.args[k], rest, cond), n.meta["dtype"])
+            continue
+        guard = L.cond_of(_cmp(i, "==", k), [i])
+        v = L.value(n.args[k], rest, and_cond(cond, guard))
+        result = _where(L, guard, v, result, n.meta["dtype"])
+    return result
+
+
+@rule("diagonal")
+def _diagonal(L, n, index, cond):
+    src = n.args[0]
+    offset, d1, d2 = n.kwargs["offset"], n.kwargs["dim1"], n.kwargs["dim2"]
+    nd = len(shape_of(src))
+    d1, d2 = d1 % nd, d2 % nd
+    j = Expr.of(index[-1])
+    rest = iter(index[:-1])
+    src_index = []
+    for d in range(nd):
+        if d == d1:
+            src_index.append(j + max(-offset, 0))
+        elif d == d2:
+            src_index.append(j + max(offset, 0))
+        else:
+            src_index.append(next(rest))
+    return L.value(src, tuple(src_index), cond)
+
+
+# -- masks built from the index -----------------------------------------------------------------------------
+@rule("tril", "triu")
+def _tri(L, n, index, cond):
+    row, col = Expr.of(index[-2]), Expr.of(index[-1])
+    k = n.kwargs["diagonal"]
+    keep = f"(({col.render()}) - ({row.render()}) {'<=' if n.target.name == 'tril' else '>='} {k})"
+    guard = L.cond_of(keep, [row, col])
+    v = L.value(n.args[0], index, and_cond(cond, guard))
+    return _where(L, guard, v, literal(False if n.meta["dtype"] is _dt.bool else 0), n.meta["dtype"])
+
+
+@rule("slice_scatter")
+def _slice_scatter(L, n, index, cond):
+    base, val = n.args[0], n.args[1]
+    inside, vindex, k = [], [], 0
+    for entry in n.kwargs["index"]:
+        if entry is None:
+            vindex.append(Expr())
+            continue
+        i = Expr.of(index[k])
+        if type(entry) is tuple:
+            start, stop, step = entry
+            inside.append(f"{_cmp(i, '>=', start)} & {_cmp(i, '<', stop)}")
+            if step != 1:
+                inside.append(f"((({i.render()}) - {start}) % {step} == 0)")
+            vindex.append((i - start) // step if step != 1 or start else i)
+        else:
+            inside.append(_cmp(i, "==", entry))
+        k += 1
+    vindex.extend(index[k:])
+    view_shape = _getitem_shape(n.kwargs["index"], shape_of(base))
+    vidx = broadcast_index(tuple(vindex), view_shape, shape_of(val)) if is_node(val) and "shape" in val.meta else ()
+    b = L.value(base, index, cond)
+    if not inside:
+        return _cast_value(L, L.value(val, vidx, cond), n.meta["dtype"])
+    guard = L.cond_of(" & ".join(inside), index)
+    v = L.value(val, vidx, and_cond(cond, guard))
+    return _where(L, guard, v, b, n.meta["dtype"])
+
+
+def _getitem_shape(entries, shape) -> tuple[int, ...]:
+    out, k = [], 0
+    for e in entries:
+        if e is None:
+            out.append(1)
+        elif type(e) is tuple:
+            start, stop, step = e
+            out.append(len(range(start, stop, step)))
+            k += 1
+        else:
+            k += 1
+    out.extend(shape[k:])
+    return tuple(out)
+
+
+# -- reads through a loaded index ---------------------------------------------------------------------------
+@rule("gather")
+def _gather(L, n, index, cond):
+    src, idx = n.args[0], n.args[1]
+    d = n.kwargs["dim"] % max(len(shape_of(src)), 1)
+    if not shape_of(src):
+        return L.value(src, (), cond)
+    size = shape_of(src)[d]
+    raw = L.value(idx, index, cond)
+    # Negative indices were rejected (or wrapped) when the node was built; wrap again to be safe.
+    i = L.b.emit(f"tl.where({raw.expr} < 0, {raw.expr} + {size}, {raw.expr})", raw.dtype, raw.level)
+    src_index = list(index[:len(shape_of(src))])
+    src_index[d] = Expr.of(Indirect(i.expr, 0, size - 1))
+    return L.value(src, tuple(src_index), cond)
+
+
+@rule("one_hot")
+def _one_hot(L, n, index, cond):
+    cls = Expr.of(index[-1])
+    v = L.value(n.args[0], tuple(index[:-1]), cond)
+    return L.b.emit(f"({v.expr} == {cls.render(paren=True)}).to(tl.int64)", _dt.int64, max(v.level, 1))
+
+
+# -- creation -----------------------------------------------------------------------------------------------
+@rule("full")
+def _full(L, n, index, cond):
+    fill = L.value(n.args[0], (), cond)
+    return L.b.emit(f"tl.full([], {fill.expr}, {tl_type(n.meta['dtype'])})", n.meta["dtype"], 0)
+
+
+@rule("arange")
+def _arange(L, n, index, cond):
+    start, step = L.value(n.args[0], (), cond), L.value(n.args[1], (), cond)
+    i = Expr.of(index[0])
+    dt = n.meta["dtype"]
+    if dt.is_floating_point:
+        expr = f"({start.expr} + {step.expr} * ({i.render()}).to(tl.float64)).to({tl_type(dt)})"
+    else:
+        expr = f"({start.expr} + {step.expr} * ({i.render()}).to(tl.int64)).to({tl_type(dt)})"
+    return L.b.emit(expr, dt, L.b.level_of(i))
+
+
+@rule("eye")
+def _eye(L, n, index, cond):
+    r, c = Expr.of(index[0]), Expr.of(index[1])
+    dt = n.meta["dtype"]
+    return L.b.emit(f"({r.render()} == {c.render()}).to({tl_type(dt)})", dt,
+                    max(L.b.level_of(r), L.b.level_of(c)))

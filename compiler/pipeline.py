@@ -1,0 +1,243 @@
+"""The Triton path end to end: captured graph -> primitives -> kernels -> one importable program file.
+
+``compile_graph(graph, runtime)`` runs the stages in order, each a named step whose graph (or result) is
+kept for ``explain``:
+
+1. ``decompose``: composites into registry primitives (``decompose.py``), then the user's "prims" passes,
+   dead-code and common-subexpression elimination;
+2. ``fuse``: materialization and grouping into kernels by a ``FusionPolicy`` (``fusion.py``), every
+   decision recorded;
+3. ``codegen``: one ``KernelSpec`` per kernel (``codegen.py``, matmuls through ``kernels/matmul.py``);
+4. ``schedule``: a launch order, buffer lifetimes (``del`` where a buffer dies), the reuse of a dead
+   buffer of the same size and dtype, and the peak bytes of intermediates, known before running;
+5. ``program``: a Python module with every kernel and a readable ``program(...)`` that allocates buffers
+   and launches them, written to the cache directory (Triton reads kernel source from files) and imported.
+
+    >>> from torchlite.compiler.pipeline import PRIMS_PASSES
+    >>> [p.__name__ for p in PRIMS_PASSES]
+    ['decompose', 'eliminate_dead_code', 'common_subexpression_elimination']
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+from .codegen import generate_kernel
+from .decompose import decompose
+from .fusion import Fuser, FusionPolicy
+from .kernel import KernelSpec
+from .lowering import numel, shape_of
+from .passes import common_subexpression_elimination, eliminate_dead_code
+
+PRIMS_PASSES = [decompose, eliminate_dead_code, common_subexpression_elimination]
+
+
+def register_prims_pass(fn, *, before: str | None = None):
+    """Run ``fn(graph) -> graph`` on every decomposed graph (after the built-in passes, or before one)."""
+    if before is None:
+        PRIMS_PASSES.append(fn)
+    else:
+        PRIMS_PASSES.insert([p.__name__ for p in PRIMS_PASSES].index(before), fn)
+    from .passes import _on_change
+    for cb in _on_change:
+        cb()
+    return fn
+
+
+@dataclass
+class CompiledProgram:
+    """A compiled graph: call it with the leaves' buffers and the scalars, in placeholder order."""
+    source: str                                  # the whole module: kernels, then program()
+    specs: list[KernelSpec]
+    fn: object = None
+    path: str = ""
+    stages: dict = field(default_factory=dict)   # stage name -> the graph's Python code after it
+    decisions: list = field(default_factory=list)
+    peak_bytes: int = 0
+    graph: object = None
+    timings: dict = field(default_factory=dict)
+
+    def __call__(self, *args):
+        return self.fn(*args)
+
+    def __repr__(self) -> str:
+        names = ", ".join(s.name for s in self.specs)
+        return f"<CompiledProgram {len(self.specs)} kernels: {names}>"
+
+
+def cache_dir() -> str:
+    """``TORCHLITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/torchlite`` or ``~/.cache/torchlite`` (mode 0700)."""
+    d = os.environ.get("TORCHLITE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torchlite")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    return d
+
+
+def lower(graph, *, policy: FusionPolicy | None = None, trace=None):
+    """Stages 1-3: the decomposed graph, the Fuser (kernels and decisions) and the KernelSpecs."""
+    for p in PRIMS_PASSES:
+        graph = p(graph)
+        if trace is not None:
+            trace(p.__name__, graph)
+    fuser = Fuser(graph, policy)
+    kernels = fuser.run()
+    specs = []
+    for k in kernels:
+        if k.kind == "extern":
+            specs.append(None)
+            continue
+        spec = generate_kernel(fuser, k, len([s for s in specs if s is not None]))
+        k.name = spec.name
+        specs.append(spec)
+    return graph, fuser, kernels, specs
+
+
+def compile_graph(graph, runtime, *, policy: FusionPolicy | None = None) -> CompiledProgram:
+    """Compile a captured op-level ``fx.Graph`` for ``runtime`` (see the module docstring)."""
+    stages = {"captured": graph.python_code("self").src}
+    t0 = time.perf_counter()
+    graph, fuser, kernels, specs = lower(graph, policy=policy,
+                                         trace=lambda name, g: stages.__setitem__(name, g.python_code("self").src))
+    t1 = time.perf_counter()
+    source, peak = program_source(fuser, kernels, specs)
+    path = _write_module(source)
+    fn = _import_program(path, runtime, [s for s in specs if s is not None])
+    t2 = time.perf_counter()
+    return CompiledProgram(source, [s for s in specs if s is not None], fn, path, stages, fuser.decisions, peak,
+                           graph, {"lower_s": t1 - t0, "load_s": t2 - t1})
+
+
+# -- the launch program -------------------------------------------------------------------------------------
+def _var(n) -> str:
+    return n.name if n.op == "placeholder" else f"buf_{n.name}"
+
+
+def program_source(fuser, kernels, specs) -> tuple[str, int]:
+    """The module text (kernels, then ``program``) and the planned peak bytes of intermediates."""
+    graph_nodes = fuser.nodes
+    placeholders = [n for n in graph_nodes if n.op == "placeholder"]
+    outputs = fuser.outputs
+    out_arg = graph_nodes[-1].args[0]
+    out_list = list(out_arg) if isinstance(out_arg, (tuple, list)) else [out_arg]
+
+    # Buffer lifetimes: a stored SN lives from its kernel to its last reader (outputs live on).
+    last_use: dict = {}
+    for i, k in enumerate(kernels):
+        for r in k.reads:
+            last_use[r] = i
+    stored = [m for k in kernels for m in (k.stores if k.kind != "extern" else k.members)]
+    pinned = set(outputs)
+
+    lines, kernel_text = [], []
+    imports = ["import triton", "import triton.language as tl", "from triton.language.extra import libdevice"]
+    live = peak = 0
+    pool: dict = {}                       # (nbytes, dtype) -> dead buffer names free for reuse
+    for i, (k, spec) in enumerate(zip(kernels, specs)):
+        outs = k.stores if k.kind != "extern" else k.members
+        allocs = []
+        for m in outs:
+            key = (tuple(shape_of(m)), m.meta["dtype"])
+            reuse = pool.get(key)
+            if reuse:
+                allocs.append(f"    buf_{m.name} = {reuse.pop()}")
+            else:
+                allocs.append(f"    buf_{m.name} = rt.empty({tuple(shape_of(m))}, {m.meta['dtype'].short})")
+                live += numel(shape_of(m)) * m.meta["dtype"].itemsize
+        peak = max(peak, live)
+        lines += allocs
+        if k.kind == "extern":
+            n = k.members[0]
+            args = ", ".join(_arg_text(a) for a in n.args)
+            lines.append(f"    buf_{n.name} = rt.extern(ops.{n.target.name}, ({args}{',' if len(n.args) == 1 else ''}), "
+                         f"{dict(n.kwargs)!r}, {n.meta['dtype'].short})  # {n.meta.get('stack_frame', '')}")
+        else:
+            kernel_text.append(_strip_imports(spec.source))
+            lines.append(f"    {spec.name}[{spec.grid}]({_launch_args(fuser, k, spec)})")
+        dead = [r for r, j in last_use.items() if j == i and r not in pinned and r.op != "placeholder"]
+        for r in sorted(dead, key=lambda r: r.name):
+            pool.setdefault((tuple(shape_of(r)), r.meta["dtype"]), []).append(f"buf_{r.name}")
+        if dead:
+            lines.append(f"    del {', '.join('buf_' + r.name for r in sorted(dead, key=lambda r: r.name))}")
+    rets = [(_var(o) if hasattr(o, "op") else repr(o)) for o in out_list]
+    params = ", ".join(n.name for n in placeholders)
+    prog = [f"def program({params}):"] + lines + [f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"]
+    header = [f"# torchlite program: {sum(1 for s in specs if s is not None)} kernels, "
+              f"{sum(1 for s in specs if s is None)} extern calls; peak of intermediates {peak} bytes"]
+    text = "\n".join(header + imports) + "\n\n\n" + "\n\n".join(kernel_text) + "\n\n" + "\n".join(prog) + "\n"
+    return text, peak
+
+
+def _arg_text(a) -> str:
+    if hasattr(a, "op"):
+        return _var(a)
+    return repr(a)
+
+
+def _strip_imports(src: str) -> str:
+    keep = [line for line in src.splitlines() if not line.startswith(("import triton", "from triton"))]
+    return "\n".join(keep).strip("\n") + "\n"
+
+
+def _launch_args(fuser, k, spec) -> str:
+    by_param = {}
+    nodes = {n.name: n for n in fuser.nodes}
+    if k.kind == "matmul":
+        (abase, _, _), (bbase, _, _) = fuser.operands[k.members[0]]
+        by_param["a_ptr"], by_param["b_ptr"] = _var(abase), _var(bbase)
+        mm = k.members[0]
+        sa, sb = shape_of(mm.args[0]), shape_of(mm.args[1])
+        by_param.update(M=str(sa[-2]), N=str(sb[-1]), K=str(sa[-1]))
+    out = []
+    for p in spec.signature:
+        if p in by_param:
+            out.append(by_param[p])
+        elif p.startswith("in_"):
+            out.append(_var(nodes[p[3:]]))
+        elif p.startswith("out_"):
+            out.append(f"buf_{p[4:]}")
+        elif p.startswith("arg_"):
+            out.append(p[4:])
+        elif p == "xnumel":
+            out.append(str(k.ctx.numel if k.kind == "pointwise" else k.ctx.xnumel))
+        elif p == "rnumel":
+            out.append(str(k.ctx.rnumel))
+        else:
+            raise RuntimeError(f"launch of {spec.name}: no value for parameter {p!r}")
+    out += [f"{c}={v!r}" for c, v in spec.constexprs.items()]
+    out += [f"num_warps={spec.num_warps}", f"num_stages={spec.num_stages}"]
+    return ", ".join(out)
+
+
+def _write_module(source: str) -> str:
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    d = os.path.join(cache_dir(), "programs")
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    path = os.path.join(d, f"p_{digest}.py")
+    if not os.path.exists(path) or open(path).read() != source:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    return path
+
+
+def _import_program(path: str, runtime, specs):
+    name = "torchlite_program_" + os.path.basename(path)[:-3]
+    mod = sys.modules.get(name)
+    if mod is None:
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    from torchlite import dtypes as _dt
+    from torchlite import ops
+    ns = {"rt": runtime, "ops": ops, **{d.short: d for d in _dt.ALL}}
+    for s in specs:
+        ns[s.name] = runtime.kernel(getattr(mod, s.name), signature=s.signature)
+    fn = mod.program
+    import types
+    return types.FunctionType(fn.__code__, {**mod.__dict__, **ns}, "program")

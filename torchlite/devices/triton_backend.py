@@ -1,0 +1,94 @@
+"""The backend of the Triton devices (``interpret`` now, ``cuda`` where a GPU and triton >= 3.8 are present).
+
+It turns a capture into a ``compiler.pipeline.CompiledProgram`` — fused, generated Triton kernels and a
+Python launch program — and keeps compiled programs by the capture's structural key, as the cpu backend
+does, so a cache hit costs a dictionary lookup. Ops the compiler has no Triton rule for run as *extern*
+calls: the op's registry kernel on host copies of the buffers (free on ``interpret``, whose buffers are
+host memory; ``explain`` lists every extern call).
+
+    >>> import torchlite as tl
+    >>> y = (tl.ones(4, device="interpret") * 2.0).exp()
+    >>> round(float(y.sum()), 3)
+    29.556
+"""
+from __future__ import annotations
+
+import gc
+from collections import OrderedDict
+
+import numpy as np
+
+from .base import Backend
+
+
+class _ProgramRuntime:
+    """What a launch program calls: ``rt.empty``, ``rt.extern``, and ``rt.kernel`` (used when it is loaded)."""
+
+    def __init__(self, device_runtime):
+        self.device = device_runtime
+
+    def empty(self, shape, dtype):
+        return self.device.empty(shape, dtype)
+
+    def kernel(self, jit_fn, signature=None):
+        return self.device.kernel(jit_fn, signature=signature)
+
+    def extern(self, op, args, params, dtype):
+        host = [self.device.to_host(a) if isinstance(a, np.ndarray) or hasattr(a, "shape") else a for a in args]
+        with np.errstate(all="ignore"):
+            r = op.numpy(*host, **params, dtype=dtype.np)
+        return self.device.from_host(np.ascontiguousarray(np.asarray(r, dtype=dtype.np)))
+
+
+class TritonBackend(Backend):
+    """Compiles captures through ``torchlite.compiler`` for one device runtime."""
+
+    max_programs = 1024
+
+    def __init__(self, name: str, device_runtime):
+        self.name = name
+        self.runtime = device_runtime
+        self.program_runtime = _ProgramRuntime(device_runtime)
+        self.programs: OrderedDict = OrderedDict()
+        self.hits = self.misses = 0
+        from torchlite.compiler.passes import on_pipeline_change
+        on_pipeline_change(self.clear_cache)
+
+    def lookup(self, cap):
+        prog = self.programs.get(cap.key)
+        if prog is not None:
+            self.hits += 1
+            return prog
+        self.misses += 1
+        from ..fx.capture import to_graph
+        from torchlite.compiler import run_graph_passes
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            prog = self.compile(run_graph_passes(to_graph(cap)))
+        finally:
+            if gc_was_on:
+                gc.enable()
+        self.programs[cap.key] = prog
+        if len(self.programs) > self.max_programs:
+            self.programs.popitem(last=False)
+        return prog
+
+    def clear_cache(self) -> None:
+        self.programs.clear()
+
+    def cache_info(self) -> dict:
+        return {"hits": self.hits, "misses": self.misses, "programs": len(self.programs)}
+
+    def compile(self, graph):
+        from torchlite.compiler.pipeline import compile_graph
+        return compile_graph(graph, self.program_runtime)
+
+    def from_host(self, array):
+        return self.runtime.from_host(array)
+
+    def to_host(self, buffer):
+        return self.runtime.to_host(buffer)
+
+    def synchronize(self) -> None:
+        self.runtime.synchronize()
