@@ -69,8 +69,9 @@ def kernel_title(kernel, computed) -> str:
             w = "bias"
         if w not in words:
             words.append(w)
-    words = words[:3] or [computed[-1].target.name if computed else "copy"]
-    return "_".join([prefix] + words)
+    if not words and kernel.kind != "matmul":
+        words = [computed[-1].target.name if computed else "copy"]
+    return "_".join([prefix] + words[:3])
 
 
 def _header(kernel, title, computed, ctx_line) -> list[str]:
@@ -257,9 +258,9 @@ _LOOP_UPDATE = {
     "sum": ("tl.zeros([XBLOCK, RBLOCK], {acc})", "{a} + tl.where(rmask & xmask, {x}, 0)", "tl.sum({a}, 1)[:, None]"),
     "prod": ("tl.full([XBLOCK, RBLOCK], 1, {acc})", "{a} * tl.where(rmask & xmask, {x}, 1)",
              "tl.reduce({a}, 1, _prod_combine)[:, None]"),
-    "amax": ("tl.full([XBLOCK, RBLOCK], {ident}, {acc})", "tl.maximum({a}, tl.where(rmask & xmask, {x}, {ident}))",
+    "amax": ("tl.full([XBLOCK, RBLOCK], {ident}, {acc})", "tl.maximum({a}, tl.where(rmask & xmask, {x}, {ident}), propagate_nan=tl.PropagateNan.ALL)",
              "tl.max({a}, 1)[:, None]"),
-    "amin": ("tl.full([XBLOCK, RBLOCK], {ident}, {acc})", "tl.minimum({a}, tl.where(rmask & xmask, {x}, {ident}))",
+    "amin": ("tl.full([XBLOCK, RBLOCK], {ident}, {acc})", "tl.minimum({a}, tl.where(rmask & xmask, {x}, {ident}), propagate_nan=tl.PropagateNan.ALL)",
              "tl.min({a}, 1)[:, None]"),
     "all": ("tl.full([XBLOCK, RBLOCK], 1, tl.int8)", "tl.minimum({a}, tl.where(rmask & xmask, ({x} != 0).to(tl.int8), 1))",
             "(tl.min({a}, 1)[:, None] != 0)"),
@@ -301,6 +302,7 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
             v = L.value(m, L.index_for(m))
             b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[XBLOCK, RBLOCK]", m.meta["dtype"]))
         body += b.lines
+        b.lines = []
     else:
         body += b.lines
         b.lines = []
