@@ -99,19 +99,83 @@ def lower(graph, *, policy: FusionPolicy | None = None, trace=None):
     return graph, fuser, kernels, specs
 
 
-def compile_graph(graph, runtime, *, policy: FusionPolicy | None = None) -> CompiledProgram:
-    """Compile a captured op-level ``fx.Graph`` for ``runtime`` (see the module docstring)."""
-    stages = {"captured": graph.python_code("self").src}
+_DISK = None
+
+
+def disk_cache():
+    """The on-disk cache of compiled programs (``compiler.cache.DiskCache("programs")``)."""
+    global _DISK
+    if _DISK is None:
+        from .cache import DiskCache
+        _DISK = DiskCache("programs")
+    return _DISK
+
+
+def graph_key(graph, policy) -> str:
+    """A digest of the graph's structure (ops, arguments, shapes, dtypes), the policy and the prims passes.
+
+    Scalar values are placeholders, so they are not part of it; the user lines are not either (they only
+    change comments in the generated source, and a cache hit keeps the lines of the first compile).
+    """
+    from .cache import cache_key
+    index = {n: i for i, n in enumerate(graph.nodes)}
+
+    def arg(a):
+        if hasattr(a, "op") and hasattr(a, "meta"):
+            return ("%", index[a])
+        if isinstance(a, (tuple, list)):
+            return tuple(arg(x) for x in a)
+        if isinstance(a, slice):
+            return ("slice", a.start, a.stop, a.step)
+        if hasattr(a, "short") and hasattr(a, "np"):
+            return ("dtype", a.name)
+        if isinstance(a, (int, float, str, bool)) or a is None:
+            return a
+        return repr(a)
+    parts = []
+    for n in graph.nodes:
+        target = n.target.name if hasattr(n.target, "name") and n.op == "call_function" else str(n.target)
+        parts.append((n.op, target, arg(n.args), tuple((k, arg(v)) for k, v in n.kwargs.items()),
+                      tuple(n.meta.get("shape", ())), getattr(n.meta.get("dtype"), "name", None),
+                      n.meta.get("scalar")))
+    pol = policy or FusionPolicy()
+    pol_key = (type(pol).__module__, type(pol).__qualname__,
+               tuple(sorted((k, v) for k, v in vars(type(pol)).items() if isinstance(v, (int, float, bool)))))
+    return cache_key(tuple(parts), pol_key, tuple(p.__module__ + "." + p.__qualname__ for p in PRIMS_PASSES))
+
+
+def compile_graph(graph, runtime, *, policy: FusionPolicy | None = None, use_disk_cache: bool = True) -> CompiledProgram:
+    """Compile a captured op-level ``fx.Graph`` for ``runtime`` (see the module docstring).
+
+    A structurally equal graph compiled before (in any process) is read back from the disk cache: its
+    module is imported again with no lowering (``timings["disk_hit"]``).
+    """
     t0 = time.perf_counter()
+    key = graph_key(graph, policy) if use_disk_cache else None
+    entry = disk_cache().get(key) if key else None
+    if entry is not None:
+        specs = [KernelSpec(**d) for d in entry["specs"]]
+        for sp in specs:
+            sp.grid = tuple(sp.grid)
+        path = _write_module(entry["source"])
+        fn = _import_program(path, runtime, specs)
+        return CompiledProgram(entry["source"], specs, fn, path, entry["stages"], entry["decisions"],
+                               entry["peak"], graph, {"disk_hit": True, "total_s": time.perf_counter() - t0})
+    stages = {"captured": graph.python_code("self").src}
     graph, fuser, kernels, specs = lower(graph, policy=policy,
                                          trace=lambda name, g: stages.__setitem__(name, g.python_code("self").src))
     t1 = time.perf_counter()
     source, peak = program_source(fuser, kernels, specs)
+    specs = [s for s in specs if s is not None]
     path = _write_module(source)
-    fn = _import_program(path, runtime, [s for s in specs if s is not None])
+    fn = _import_program(path, runtime, specs)
     t2 = time.perf_counter()
-    return CompiledProgram(source, [s for s in specs if s is not None], fn, path, stages, fuser.decisions, peak,
-                           graph, {"lower_s": t1 - t0, "load_s": t2 - t1})
+    decisions = [str(d) for d in fuser.decisions]
+    if key:
+        disk_cache().put(key, {"source": source, "specs": [vars(s) for s in specs], "stages": stages,
+                               "decisions": decisions, "peak": peak})
+    return CompiledProgram(source, specs, fn, path, stages, decisions, peak, graph,
+                           {"disk_hit": False, "lower_s": t1 - t0, "load_s": t2 - t1, "total_s": t2 - t0})
 
 
 # -- the launch program -------------------------------------------------------------------------------------

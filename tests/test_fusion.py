@@ -1,0 +1,211 @@
+"""Fusion: exact kernel counts for representative programs, and their numbers on the interpret device.
+
+Each case is a program the issue names (softmax, layer_norm, rms_norm, var, per-row cross_entropy and
+``x - x.mean(-1, keepdim=True)`` are ONE kernel; cross_entropy with its batch mean at most two; linear +
+bias + gelu one; a 20-op elementwise chain one; a 3-layer MLP forward three). The count comes from
+``torchlite.compiler.explain`` (nothing runs); the values come from running the same program on
+``interpret`` and comparing with numpy in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import torchlite as tl
+import torchlite.nn.functional as F
+from torchlite.compiler import FusionPolicy, explain
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+RNG = np.random.default_rng(7)
+
+
+def _arr(*shape, dtype=np.float32):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def _on(device, *arrays):
+    return [tl.tensor(a, device=device) for a in arrays]
+
+
+def _check(fn, arrays, reference, *, kernels=None, max_kernels=None, rtol=1e-5, atol=1e-5):
+    """Kernel count from explain (cpu tensors), values from interpret against ``reference`` (numpy f64)."""
+    report = explain(fn, *_on("cpu", *arrays))
+    n = len(report.kernels) + len(report.externs)
+    names = [k.name for k in report.kernels]
+    if kernels is not None:
+        assert n == kernels, f"expected {kernels} kernels, got {n}: {names} + {report.externs}"
+    if max_kernels is not None:
+        assert n <= max_kernels, f"expected at most {max_kernels} kernels, got {n}: {names}"
+    got = fn(*_on("interpret", *arrays))
+    got = got if isinstance(got, (tuple, list)) else (got,)
+    refs = reference(*[a.astype(np.float64) for a in arrays])
+    refs = refs if isinstance(refs, (tuple, list)) else (refs,)
+    for g, r in zip(got, refs):
+        np.testing.assert_allclose(g.numpy().astype(np.float64), r, rtol=rtol, atol=atol)
+    return report
+
+
+def _softmax(a, axis=-1):
+    e = np.exp(a - a.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+def _log_softmax(a, axis=-1):
+    d = a - a.max(axis, keepdims=True)
+    return d - np.log(np.exp(d).sum(axis, keepdims=True))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 17), (3, 1023)])
+def test_softmax_is_one_kernel(shape):
+    _check(lambda x: x.softmax(-1), [_arr(*shape)], _softmax, kernels=1)
+
+
+def test_log_softmax_is_one_kernel():
+    _check(lambda x: x.log_softmax(-1), [_arr(6, 33)], _log_softmax, kernels=1)
+
+
+def test_softmax_over_a_leading_axis_is_one_kernel_without_a_transpose():
+    report = _check(lambda x: x.softmax(0), [_arr(17, 5)], lambda a: _softmax(a, 0), kernels=1)
+    assert report.kernels[0].bytes_moved == 2 * 17 * 5 * 4          # read once, written once: no copy
+
+
+def test_layer_norm_is_one_kernel():
+    def ref(x, w, b):
+        mu = x.mean(-1, keepdims=True)
+        return (x - mu) / np.sqrt(((x - mu) ** 2).mean(-1, keepdims=True) + 1e-5) * w + b
+    _check(lambda x, w, b: F.layer_norm(x, (33,), w, b), [_arr(7, 33), _arr(33), _arr(33)], ref, kernels=1)
+
+
+def test_rms_norm_is_one_kernel():
+    def ref(x, w):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-6) * w
+    _check(lambda x, w: F.rms_norm(x, (40,), w, eps=1e-6), [_arr(9, 40), _arr(40)], ref, kernels=1)
+
+
+def test_var_is_one_kernel():
+    _check(lambda x: x.var(-1), [_arr(4, 50)], lambda a: a.var(-1, ddof=1), kernels=1)
+
+
+def test_centering_is_one_kernel():
+    _check(lambda x: x - x.mean(-1, keepdim=True), [_arr(6, 17)], lambda a: a - a.mean(-1, keepdims=True),
+           kernels=1)
+
+
+def test_per_row_cross_entropy_is_one_kernel():
+    t = RNG.integers(0, 11, 8)
+    target = tl.tensor(t)
+    tgt_i = tl.tensor(t, device="interpret")
+
+    def fn(x):
+        return F.cross_entropy(x, target if x.device.type == "cpu" else tgt_i, reduction="none")
+
+    _check(fn, [_arr(8, 11)], lambda a: -_log_softmax(a)[np.arange(8), t], kernels=1)
+
+
+def test_cross_entropy_with_batch_mean_is_at_most_two_kernels():
+    t = RNG.integers(0, 13, 16)
+    target, tgt_i = tl.tensor(t), tl.tensor(t, device="interpret")
+
+    def fn(x):
+        return F.cross_entropy(x, target if x.device.type == "cpu" else tgt_i)
+
+    _check(fn, [_arr(16, 13)], lambda a: -_log_softmax(a)[np.arange(16), t].mean(), max_kernels=2)
+
+
+def test_linear_bias_gelu_is_one_kernel():
+    from math import erf
+    verf = np.vectorize(erf)
+
+    def ref(x, w, b):
+        y = x @ w.T + b
+        return 0.5 * y * (1 + verf(y / np.sqrt(2)))
+    r = _check(lambda x, w, b: F.gelu(F.linear(x, w, b)), [_arr(17, 24), _arr(19, 24), _arr(19)], ref,
+               kernels=1, rtol=1e-4, atol=1e-4)
+    assert r.kernels[0].kind == "matmul"
+
+
+def test_twenty_op_elementwise_chain_is_one_kernel():
+    def fn(x):
+        y = x
+        for i in range(20):
+            y = (y * 0.9 + 0.1) if i % 2 else (y - 0.05).abs()
+        return y
+
+    def ref(a):
+        y = a
+        for i in range(20):
+            y = (y * 0.9 + 0.1) if i % 2 else np.abs(y - 0.05)
+        return y
+    r = _check(fn, [_arr(1023)], ref, kernels=1)
+    assert r.bytes_moved == 2 * 1023 * 4
+
+
+def test_mlp_forward_of_three_layers_is_three_kernels():
+    w1, b1, w2, b2, w3 = _arr(32, 16), _arr(32), _arr(24, 32), _arr(24), _arr(10, 24)
+
+    def fn(x, w1, b1, w2, b2, w3):
+        h = F.relu(F.linear(x, w1, b1))
+        h = F.relu(F.linear(h, w2, b2))
+        return F.linear(h, w3)
+
+    def ref(x, w1, b1, w2, b2, w3):
+        h = np.maximum(x @ w1.T + b1, 0)
+        h = np.maximum(h @ w2.T + b2, 0)
+        return h @ w3.T
+    _check(fn, [_arr(17, 16), w1, b1, w2, b2, w3], ref, kernels=3, rtol=1e-4, atol=1e-4)
+
+
+def test_movement_ops_fold_into_index_arithmetic():
+    def fn(x):
+        return (x.permute(1, 0).reshape(-1)[3:60:2].flip(0) * 2.0).reshape(2, -1)
+
+    r = _check(fn, [_arr(5, 12)], lambda a: (a.T.reshape(-1)[3:60:2][::-1] * 2).reshape(2, -1), kernels=1)
+    assert r.bytes_moved <= 2 * 5 * 12 * 4
+
+
+def test_cat_and_pad_are_fused_with_their_consumer():
+    def fn(a, b):
+        return F.pad(tl.cat([a, b], 1), (1, 2)).exp()
+
+    def ref(a, b):
+        return np.exp(np.pad(np.concatenate([a, b], 1), ((0, 0), (1, 2))))
+    _check(fn, [_arr(3, 4), _arr(3, 5)], ref, kernels=1)
+
+
+def test_reduction_keeps_pointwise_prologue_and_epilogue():
+    _check(lambda x: ((x * 2.0).exp().sum(-1) + 1.0).sqrt(), [_arr(9, 31)],
+           lambda a: np.sqrt(np.exp(a * 2).sum(-1) + 1), kernels=1)
+
+
+def test_looped_reduction_for_long_rows():
+    r = _check(lambda x: x.softmax(-1), [_arr(2, 3000)], _softmax, kernels=1)
+    assert "looped" in r.kernels[0].source
+
+
+def test_every_decision_is_recorded_with_a_reason():
+    r = explain(lambda x: (x.t() + 1.0).softmax(-1), tl.ones(4, 6))
+    assert len(r.kernels) == 1 and all(d.reason for d in r.decisions)
+    joined = [d for d in r.decisions if d.taken and d.kernel == "k0" and d.node.startswith("sum")]
+    assert joined and "amax" in joined[0].reason            # the sum reads the max where the kernel has it
+    assert "fused into" in str(joined[0])
+
+
+def test_a_policy_can_refuse_fusion():
+    class NoFusion(FusionPolicy):
+        def fuse(self, kernel, node, relation):
+            return False, "this policy never fuses"
+
+    x = tl.ones(4, 6)
+    assert len(explain(lambda x: x.softmax(-1), x).kernels) == 1
+    r = explain(lambda x: x.softmax(-1), x, policy=NoFusion())
+    assert len(r.kernels) == 3                         # amax, sum, and the div that needs both
+    assert any(d.reason == "this policy never fuses" for d in r.decisions)
+
+
+def test_kernel_sources_name_fused_nodes_and_user_lines():
+    r = explain(lambda x: (x * 3.0).relu(), tl.ones(8))
+    (k,) = r.kernels
+    assert k.name == "pw_mul_relu_0"
+    assert "test_fusion.py" in k.source and "mul" in k.source and "relu" in k.source
+    assert k.user_lines and all("test_fusion.py:" in u for u in k.user_lines)
