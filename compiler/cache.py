@@ -7,8 +7,8 @@ read as a miss, so the caller rebuilds it. Writes go to a temporary file in the 
 renamed over the entry (``os.replace``), so readers see the old entry or the new one, never half of one.
 Entries are JSON, never pickles: reading the cache must not run code.
 
-    >>> import os, tempfile; os.environ["TORCHLITE_CACHE_DIR"] = tempfile.mkdtemp()
-    >>> c = DiskCache("doctest"); c.put(cache_key("graph", (2, 3)), {"source": "def f(): pass"})
+    >>> c = DiskCache("kernels", directory=tempfile.mkdtemp())   # default: cache_dir() / "kernels"
+    >>> c.put(cache_key("graph", (2, 3)), {"source": "def f(): pass"})
     >>> c.get(cache_key("graph", (2, 3)))["source"]
     'def f(): pass'
 
@@ -37,8 +37,8 @@ _FORMAT = 1   # bump when the file layout changes; old files then miss and are r
 def cache_dir() -> Path:
     """The cache root now: ``$TORCHLITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/torchlite``, else ``~/.cache/torchlite``.
 
-    >>> os.environ["TORCHLITE_CACHE_DIR"] = "/tmp/tlc"; str(cache_dir())
-    '/tmp/tlc'
+    >>> cache_dir()                                  # doctest: +SKIP
+    PosixPath('/home/me/.cache/torchlite')
     """
     if os.environ.get("TORCHLITE_CACHE_DIR"):
         return Path(os.environ["TORCHLITE_CACHE_DIR"]).expanduser()
@@ -171,7 +171,9 @@ class DiskCache:
             if not _is_private(path.parent):
                 self.stats.misses += 1
                 return None
-            data = path.read_bytes()
+            with open(path, "rb") as f:
+                inode = os.fstat(f.fileno()).st_ino
+                data = f.read()
         except FileNotFoundError:
             self.stats.misses += 1
             return None
@@ -182,7 +184,8 @@ class DiskCache:
             warnings.warn(f"torchlite cache: {path} is corrupt ({problem}); deleted it, the entry will be rebuilt",
                           RuntimeWarning, stacklevel=2)
             try:
-                path.unlink()
+                if os.stat(path).st_ino == inode:     # not a good entry a concurrent writer just put there
+                    path.unlink()
             except FileNotFoundError:
                 pass
             return None
@@ -190,7 +193,10 @@ class DiskCache:
         return entry
 
     def put(self, key: str, entry: dict) -> None:
-        """Store ``entry`` (a dict of JSON data) under ``key``, atomically; concurrent writers are safe."""
+        """Store ``entry`` (a dict of JSON data) under ``key``, atomically; concurrent writers are safe.
+
+        JSON has no tuples: they come back from ``get`` as lists.
+        """
         if not isinstance(entry, dict):
             raise TypeError(f"DiskCache.put({key!r}): an entry is a dict of JSON data, got {type(entry).__name__}")
         path = self.path(key)

@@ -109,7 +109,10 @@ def _block_value(v: Value, level: int, shape: str, dtype) -> str:
 
 
 def _store(b: KernelBuilder, ptr: str, offset: Expr, v: Value, level: int, shape: str, dtype) -> str:
-    return f"tl.store({ptr} + {offset.render(paren=True)}, {_block_value(v, level, shape, dtype)}, {b.ctx.mask(level)})"
+    where = offset.render(paren=True)
+    if not offset.atoms():                  # a single element: broadcast the pointer so the mask applies
+        where = f"({offset.render()} + 0 * {b.ctx.zero(level)})"
+    return f"tl.store({ptr} + {where}, {_block_value(v, level, shape, dtype)}, {b.ctx.mask(level)})"
 
 
 def generate_kernel(fuser, kernel, index: int) -> KernelSpec:
@@ -145,7 +148,8 @@ def _signature(b: KernelBuilder, kernel, extra: dict) -> dict:
 
 def _source(name: str, sig: dict, constexprs: dict, header: list[str], body: list[str],
             helpers: list[str] = ()) -> str:
-    params = ", ".join(list(sig) + [f"{c}: tl.constexpr" for c in constexprs])
+    params = ", ".join([f"{k}: tl.float64" if t == "fp64" else k for k, t in sig.items()]
+                       + [f"{c}: tl.constexpr" for c in constexprs])
     uses_libdevice = any("libdevice." in line for line in body)
     out = ["import triton", "import triton.language as tl"]
     if uses_libdevice:

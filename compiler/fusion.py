@@ -318,7 +318,9 @@ class Fuser:
         k.ctx = ctx
         if ctx.kind == "reduction":
             k.kind = "reduction"
-        k.reads = {b for b in loads}
+        k.reads = set(loads)
+        if k.kind == "matmul":
+            k.reads |= {sv[0] for sv in self.operands[k.members[0]]}
         k.deps |= new_deps
         self.kernel_of[n] = k
         return True, why

@@ -162,6 +162,10 @@ class Expr:
         acc: dict[Atom, int] = {}
         for a, c in terms:
             if c:
+                lo, hi = a.bounds()
+                if lo == hi:                        # an atom with one possible value is a constant
+                    const += c * lo
+                    continue
                 acc[a] = acc.get(a, 0) + c
         self.terms = tuple(sorted(((a, c) for a, c in acc.items() if c), key=lambda t: t[0].sort_key()))
         self.const = const

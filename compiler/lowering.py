@@ -84,6 +84,10 @@ class KernelContext:
     """Where a kernel's SNs live: their native flat offsets in terms of the kernel's index variables."""
     kind = "pointwise"
     rvar: Var | None = None
+    zero_block = "xindex"                   # a block of the kernel's row shape, to broadcast scalars against
+
+    def zero(self, level: int) -> str:
+        return "(xindex + rindex)" if level == 2 and self.rvar is not None else self.zero_block
 
     def native_flat(self, n) -> Expr | None:
         raise NotImplementedError
@@ -151,6 +155,8 @@ class MatmulContext(KernelContext):
     def native_flat(self, n):
         return self.flat if numel(shape_of(n)) == self.batch * self.M * self.N else None
 
+    zero_block = "(rm + rn)"
+
     def mask(self, level):
         return "mask"
 
@@ -193,6 +199,10 @@ class KernelBuilder:
             name = f"{prefix}_{node.name}"
             if node.meta.get("scalar"):
                 sig = {"float": "fp32", "int": "i64", "bool": "i1"}[node.meta["scalar"]]
+                # Compiled Triton types float arguments fp32; a float64 computation needs its scalars fp64
+                # (the kernel annotates them, so the JIT and the interpreter agree).
+                if sig == "fp32" and any(u.meta.get("dtype") is _dt.float64 for u in node.users):
+                    sig = "fp64"
             else:
                 sig = "*" + triton_type(node.meta["dtype"])
             self.params[node] = (name, sig)
@@ -206,6 +216,13 @@ class KernelBuilder:
     def load(self, node, offset: Expr, cond: tuple[str, int] | None = None) -> Value:
         ptr = self.param(node, "in")
         self.loads.setdefault(node, set()).add(offset)
+        if not offset.atoms():
+            if cond is None:                    # one element for the whole program: a scalar load, no mask
+                return self.emit(f"tl.load({ptr} + {offset.render(paren=True)})", node.meta["dtype"], 0)
+            offset_text = f"{offset.render()} + 0 * {self.ctx.zero(cond[1])}"    # a block, so the guard can mask it
+            mask = f"{self.ctx.mask(max(1, cond[1]))} & {cond[0]}"
+            other = ", other=0" if node.meta["dtype"] is not _dt.bool else ", other=False"
+            return self.emit(f"tl.load({ptr} + ({offset_text}), {mask}{other})", node.meta["dtype"], max(1, cond[1]))
         level = self.level_of(offset)
         if cond is not None:
             level = max(level, cond[1])

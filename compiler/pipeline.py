@@ -141,7 +141,25 @@ def graph_key(graph, policy) -> str:
     pol = policy or FusionPolicy()
     pol_key = (type(pol).__module__, type(pol).__qualname__,
                tuple(sorted((k, v) for k, v in vars(type(pol)).items() if isinstance(v, (int, float, bool)))))
-    return cache_key(tuple(parts), pol_key, tuple(p.__module__ + "." + p.__qualname__ for p in PRIMS_PASSES))
+    return cache_key(tuple(parts), pol_key, tuple(p.__module__ + "." + p.__qualname__ for p in PRIMS_PASSES),
+                     _code_version())
+
+
+_CODE_VERSION: list = []
+
+
+def _code_version() -> str:
+    """A digest of the compiler's and the templates' source files: editing either invalidates the disk cache."""
+    if not _CODE_VERSION:
+        import glob
+        import torchlite.kernels
+        h = hashlib.sha256()
+        for d in (os.path.dirname(__file__), os.path.dirname(torchlite.kernels.__file__)):
+            for f in sorted(glob.glob(os.path.join(d, "*.py"))):
+                with open(f, "rb") as fh:
+                    h.update(os.path.basename(f).encode() + fh.read())
+        _CODE_VERSION.append(h.hexdigest())
+    return _CODE_VERSION[0]
 
 
 def compile_graph(graph, runtime, *, policy: FusionPolicy | None = None, use_disk_cache: bool = True) -> CompiledProgram:
@@ -199,6 +217,10 @@ def program_source(fuser, kernels, specs) -> tuple[str, int]:
     stored = [m for k in kernels for m in (k.stores if k.kind != "extern" else k.members)]
     pinned = set(outputs)
 
+    future: dict = {}                     # (shape, dtype) -> kernel indices that allocate one
+    for i, k in enumerate(kernels):
+        for m in (k.stores if k.kind != "extern" else k.members):
+            future.setdefault((tuple(shape_of(m)), m.meta["dtype"]), []).append(i)
     lines, kernel_text = [], []
     imports = ["import triton", "import triton.language as tl", "from triton.language.extra import libdevice"]
     live = peak = 0
@@ -224,11 +246,20 @@ def program_source(fuser, kernels, specs) -> tuple[str, int]:
         else:
             kernel_text.append(_strip_imports(spec.source))
             lines.append(f"    {spec.name}[{spec.grid}]({_launch_args(fuser, k, spec)})")
-        dead = [r for r, j in last_use.items() if j == i and r not in pinned and r.op != "placeholder"]
-        for r in sorted(dead, key=lambda r: r.name):
-            pool.setdefault((tuple(shape_of(r)), r.meta["dtype"]), []).append(f"buf_{r.name}")
-        if dead:
-            lines.append(f"    del {', '.join('buf_' + r.name for r in sorted(dead, key=lambda r: r.name))}")
+        # A dead buffer is kept for a later allocation of its shape and dtype, else deleted.
+        dead = sorted((r for r, j in last_use.items() if j == i and r not in pinned and r.op != "placeholder"),
+                      key=lambda r: r.name)
+        gone = []
+        for r in dead:
+            key = (tuple(shape_of(r)), r.meta["dtype"])
+            wanted = sum(1 for j in future.get(key, ()) if j > i) - len(pool.get(key, ()))
+            if wanted > 0:
+                pool.setdefault(key, []).append(f"buf_{r.name}")
+            else:
+                gone.append(f"buf_{r.name}")
+                live -= numel(shape_of(r)) * r.meta["dtype"].itemsize
+        if gone:
+            lines.append(f"    del {', '.join(gone)}")
     rets = [(_var(o) if hasattr(o, "op") else repr(o)) for o in out_list]
     params = ", ".join(n.name for n in placeholders)
     prog = [f"def program({params}):"] + lines + [f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"]

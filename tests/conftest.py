@@ -13,6 +13,19 @@ import pytest
 
 import torchlite as tl
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_compile_cache(tmp_path_factory):
+    """Compiled programs go to a fresh cache directory per test session, never the user's."""
+    import os
+    old = os.environ.get("TORCHLITE_CACHE_DIR")
+    os.environ["TORCHLITE_CACHE_DIR"] = str(tmp_path_factory.mktemp("torchlite-cache"))
+    yield
+    if old is None:
+        os.environ.pop("TORCHLITE_CACHE_DIR", None)
+    else:
+        os.environ["TORCHLITE_CACHE_DIR"] = old
+
+
 # Every torchlite dtype, by name, in promotion order (bool < ints < floats).
 DTYPE_NAMES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32", "float64")
 INT_NAMES = ("uint8", "int8", "int16", "int32", "int64")
