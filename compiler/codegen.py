@@ -161,8 +161,21 @@ def _source(name: str, sig: dict, constexprs: dict, header: list[str], body: lis
     return "\n".join(out) + "\n"
 
 
+def _footprint(offset: Expr) -> int:
+    """How many distinct elements a load at ``offset`` can touch: the product of its index variables'
+    ranges (a loaded index — a gather — adds nothing: one element per lane)."""
+    from .indexing import Var
+    out = 1
+    for a in offset.atoms():
+        if isinstance(a, Var):
+            out *= a.size
+    return out
+
+
 def _bytes(b: KernelBuilder, kernel) -> int:
-    total = sum(numel(shape_of(n)) * n.meta["dtype"].itemsize for n in b.loads)
+    """Estimated traffic: each loaded buffer once (at most the elements its loads can reach), each store once."""
+    total = sum(min(numel(shape_of(n)), max(_footprint(o) for o in offs)) * n.meta["dtype"].itemsize
+                for n, offs in b.loads.items())
     return total + sum(numel(shape_of(m)) * m.meta["dtype"].itemsize for m in kernel.stores)
 
 
@@ -422,20 +435,8 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
 
 
 def _mm_strides(strides, shape, batch) -> tuple[int, int, int]:
-    """(batch, row, col) element strides of a matmul operand viewed with its batch dims flattened."""
-    if strides is None:
-        from .indexing import contiguous_strides
-        strides = contiguous_strides(shape)
-    strides = tuple(strides)
-    if len(shape) == 2:
-        return (0, strides[0], strides[1])
-    bshape, bstr = shape[:-2], strides[:-2]
-    real = [(s, st) for s, st in zip(bshape, bstr) if s != 1]
-    if numel(bshape) == 1:
-        return (0, strides[-2], strides[-1])
-    if numel(bshape) != batch:
-        raise IllegalFusion("matmul operand's batch dims do not match the output's (broadcast batch)")
-    for (s0, st0), (s1, st1) in zip(real, real[1:]):
-        if st0 != st1 * s1:
-            raise IllegalFusion("matmul operand's batch dims cannot be flattened into one stride")
-    return (real[-1][1] if real else 0, strides[-2], strides[-1])
+    from .fusion import mm_strides
+    out = mm_strides(strides, shape, batch)
+    if out is None:
+        raise IllegalFusion("matmul operand's batch dims cannot be flattened into one stride")
+    return out

@@ -153,6 +153,25 @@ def strided_view(node, is_buffer):
     return n, tuple(strides), offset
 
 
+def mm_strides(strides, shape, batch) -> tuple[int, int, int] | None:
+    """(batch, row, col) element strides of a matmul operand with its batch dims flattened into one; None
+    when no single batch stride walks them (the operand is then copied into a contiguous buffer first)."""
+    from .indexing import contiguous_strides
+    strides = tuple(contiguous_strides(shape) if strides is None else strides)
+    if len(shape) == 2:
+        return (0, strides[0], strides[1])
+    bshape, bstr = shape[:-2], strides[:-2]
+    if numel(bshape) == 1:
+        return (0, strides[-2], strides[-1])
+    if numel(bshape) != batch:
+        return None
+    real = [(s, st) for s, st in zip(bshape, bstr) if s != 1]
+    for (s0, st0), (s1, st1) in zip(real, real[1:]):
+        if st0 != st1 * s1:
+            return None
+    return (real[-1][1] if real else 0, strides[-2], strides[-1])
+
+
 class Fuser:
     """Runs the two steps on one graph; ``kernels`` (in a valid launch order) and ``decisions`` result."""
 
@@ -185,8 +204,12 @@ class Fuser:
             kind = self.sns.get(n)
             if kind == "matmul":
                 ops = []
+                M, N = shape_of(n.args[0])[-2], shape_of(n.args[1])[-1]
+                batch = numel(shape_of(n)) // max(M * N, 1)
                 for a in n.args:
                     sv = strided_view(a, self._is_buffer_or_candidate)
+                    if sv is not None and (sv[2] != 0 or mm_strides(sv[1], shape_of(a), batch) is None):
+                        sv = None                       # an offset, or batch dims no single stride can walk
                     if sv is None:
                         self._force(a, "a matmul operand that is not a strided view of a buffer")
                         sv = (a, None, 0)

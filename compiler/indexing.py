@@ -248,6 +248,10 @@ class Expr:
                 and isinstance(rest.terms[0][0], FloorDiv):
             inner = rest.terms[0][0]                    # (a // s) // d == a // (s * d)
             return Expr(whole, q) + (inner.expr // (inner.d * d))
+        split = _split_small(rest, d)
+        if split is not None:                       # (g*a + s) // d == a // (d / g) when 0 <= s < g, g | d
+            big, g, _ = split
+            return Expr(whole, q) + big // (d // g)
         if lo >= 0:
             return Expr(whole + [(FloorDiv(rest, d), 1)], q)
         return Expr([(FloorDiv(self, d), 1)])
@@ -261,6 +265,10 @@ class Expr:
         lo, hi = rest.bounds()
         if lo >= 0 and hi < d:
             return rest
+        split = _split_small(rest, d)
+        if split is not None:                       # (g*a + s) % d == (a % (d / g)) * g + s
+            big, g, small = split
+            return (big % (d // g)) * g + small
         if len(rest.terms) == 1 and rest.const == 0 and rest.terms[0][1] == 1 \
                 and isinstance(rest.terms[0][0], Mod) and rest.terms[0][0].d % d == 0:
             return rest.terms[0][0].expr % d                    # (a % (k*d)) % d == a % d
@@ -304,6 +312,24 @@ class Expr:
 
     def __repr__(self) -> str:
         return self.render()
+
+
+def _split_small(e: Expr, d: int):
+    """``(big / g, g, small)`` with ``e == g * (big / g) + small``, ``0 <= small < g`` and ``g`` dividing
+    ``d`` (g > 1), trying the terms with the largest coefficients as ``big``; None if there is no such split."""
+    from math import gcd
+    terms = sorted(e.terms, key=lambda t: -abs(t[1]))
+    for p in range(1, len(terms)):
+        g = 0
+        for _, c in terms[:p]:
+            g = gcd(g, c)
+        if g <= 1 or d % g:
+            continue
+        small = Expr(terms[p:], e.const)
+        lo, hi = small.bounds()
+        if lo >= 0 and hi < g:
+            return Expr(((a, c // g) for a, c in terms[:p])), g, small
+    return None
 
 
 def _recombine(e: Expr) -> Expr:
