@@ -72,14 +72,6 @@ class CompiledProgram:
         return f"<CompiledProgram {len(self.specs)} kernels: {names}>"
 
 
-def cache_dir() -> str:
-    """``TORCHLITE_CACHE_DIR``, else ``$XDG_CACHE_HOME/torchlite`` or ``~/.cache/torchlite`` (mode 0700)."""
-    d = os.environ.get("TORCHLITE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "torchlite")
-    os.makedirs(d, mode=0o700, exist_ok=True)
-    return d
-
-
 def lower(graph, *, policy: FusionPolicy | None = None, trace=None):
     """Stages 1-3: the decomposed graph, the Fuser (kernels and decisions) and the KernelSpecs."""
     for p in PRIMS_PASSES:
@@ -312,7 +304,8 @@ def _launch_args(fuser, k, spec) -> str:
 
 def _write_module(source: str) -> str:
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]
-    d = os.path.join(cache_dir(), "programs")
+    from .cache import cache_dir
+    d = os.path.join(cache_dir(), "program-modules")
     os.makedirs(d, mode=0o700, exist_ok=True)
     path = os.path.join(d, f"p_{digest}.py")
     if not os.path.exists(path) or open(path).read() != source:
