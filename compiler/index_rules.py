@@ -92,7 +92,7 @@ def _getitem(L, n, index, cond):
 @rule("flip")
 def _flip(L, n, index, cond):
     shape = shape_of(n)
-    dims = {d % len(shape) for d in n.kwargs["dims"]}
+    dims = {d % max(len(shape), 1) for d in n.kwargs["dims"]}        # a 0-d flip (dims=(0,)) is the identity
     return L.value(n.args[0], tuple(shape[d] - 1 - Expr.of(i) if d in dims else i
                                     for d, i in enumerate(index)), cond)
 
@@ -126,31 +126,61 @@ def _repeat(L, n, index, cond):
 
 @rule("pad")
 def _pad(L, n, index, cond):
+    """The registry's ``pad``: ``widths`` (before, after) per dim, negative widths crop. constant: crop, then
+    pad with the fill (loads guarded); circular: crop, then wrap; reflect and replicate: pad, then crop, so
+    output ``i`` reads input ``i - before`` reflected about the edges or clamped to them."""
     src, fill = n.args[0], n.args[1]
     in_shape, widths, mode = shape_of(src), n.kwargs["widths"], n.kwargs["mode"]
     if mode not in ("constant", "replicate", "reflect", "circular"):
         raise IllegalFusion(f"pad mode {mode!r} has no index rule")
     lead = len(index) - len(widths)
     src_index, inside = list(index[:lead]), []
-    for k, ((a, _), m) in enumerate(zip(widths, in_shape[lead:])):
-        j = Expr.of(index[lead + k]) - a
-        if mode == "constant":
+    for k, ((a, b), m) in enumerate(zip(widths, in_shape[lead:])):
+        i = Expr.of(index[lead + k])
+        j = i - a
+        if (a, b) == (0, 0):
+            pass
+        elif mode == "constant":
             if j.bounds()[0] < 0:
                 inside.append(_cmp(j, ">=", 0))
             if j.bounds()[1] >= m:
                 inside.append(_cmp(j, "<", m))
         elif mode == "circular":
-            j = (j + m * (1 + max(a, 0) // m + 1)) % m
-        elif mode == "replicate":
-            raise IllegalFusion("pad mode 'replicate' has no index rule yet")
+            lo, size = max(-a, 0), m - max(-a, 0) - max(-b, 0)        # the cropped input, then wrapped
+            if size > 0:
+                before = max(a, 0)
+                j = (i - before + size * (-(-before // size))) % size + lo
         else:
-            raise IllegalFusion("pad mode 'reflect' has no index rule yet")
+            j = _fold_into(L, j, m, mode)
         src_index.append(j)
     if not inside:
         return L.value(src, tuple(src_index), cond)
     guard = L.cond_of(" & ".join(inside), index)
     v = L.value(src, tuple(src_index), and_cond(cond, guard))
     return _where(L, guard, v, L.value(fill, (), cond), n.meta["dtype"])
+
+
+def _fold_into(L, j: Expr, m: int, mode: str) -> Expr:
+    """``j`` (in ``(-m, 2m - 1)``, as pad's widths allow) brought into ``[0, m)``: reflected about the
+    edges (reflect: -1 -> 1, m -> m - 2) or clamped to them (replicate). No affine form exists, so the
+    result is a kernel value the load's address reads as an ``Indirect`` index."""
+    lo, hi = j.bounds()
+    if lo >= 0 and hi < m:
+        return j
+    if m <= 1:
+        return Expr()
+
+    def fold(v: int) -> int:
+        return (m - 1) - abs((m - 1) - abs(v)) if mode == "reflect" else min(max(v, 0), m - 1)
+    if j.is_const():
+        return Expr.of(fold(j.const))
+    t = j.render()
+    if mode == "reflect":
+        expr = f"{m - 1} - tl.abs({m - 1} - tl.abs({t}))"
+    else:
+        expr = f"tl.minimum(tl.maximum({t}, 0), {m - 1})"
+    v = L.b.emit(expr, _dt.int32, L.b.level_of(j))
+    return Expr.of(Indirect(v.expr, 0, m - 1))
 
 
 @rule("cat")
@@ -309,10 +339,9 @@ def _arange(L, n, index, cond):
     start, step = L.value(n.args[0], (), cond), L.value(n.args[1], (), cond)
     i = Expr.of(index[0])
     dt = n.meta["dtype"]
-    if dt.is_floating_point:
-        expr = f"({start.expr} + {step.expr} * ({i.render()}).to(tl.float64)).to({tl_type(dt)})"
-    else:
-        expr = f"({start.expr} + {step.expr} * ({i.render()}).to(tl.int64)).to({tl_type(dt)})"
+    wide = "tl.float64" if dt.is_floating_point else "tl.int64"
+    pos = f"tl.full([], {i.render()}, {wide})" if i.is_const() else f"({i.render()}).to({wide})"
+    expr = f"({start.expr} + {step.expr} * {pos}).to({tl_type(dt)})"
     return L.b.emit(expr, dt, L.b.level_of(i))
 
 

@@ -208,7 +208,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
         h, w = x.shape[-2:]
         dh = _avg_divisor(h, k[0], s[0], p[0], out[0], count_include_pad)
         dw = _avg_divisor(w, k[1], s[1], p[1], out[1], count_include_pad)
-        y = total / _tl.tensor(np.outer(dh, dw), dtype=input.dtype)
+        y = total / _tl.tensor(np.outer(dh, dw), dtype=input.dtype, device=input.device)
     return y.squeeze(0) if unbatched else y
 
 
@@ -231,8 +231,8 @@ def adaptive_avg_pool2d(input, output_size):
     h, w = input.shape[-2:]
     oh = h if output_size[0] is None else int(output_size[0])
     ow = w if output_size[1] is None else int(output_size[1])
-    mh = _tl.tensor(_adaptive_matrix(h, oh), dtype=input.dtype)
-    mw = _tl.tensor(_adaptive_matrix(w, ow).T.copy(), dtype=input.dtype)
+    mh = _tl.tensor(_adaptive_matrix(h, oh), dtype=input.dtype, device=input.device)
+    mw = _tl.tensor(_adaptive_matrix(w, ow).T.copy(), dtype=input.dtype, device=input.device)
     return _tl.matmul(_tl.matmul(mh, input), mw)
 
 

@@ -104,7 +104,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     if not training or p == 0.0:
         return input
     if p == 1.0:
-        out = input * _tl.zeros((), dtype=input.dtype)
+        out = input * _tl.zeros((), dtype=input.dtype, device=input.device)
     else:
         noise = _tl.bernoulli(input.detach(), 1.0 - p) / (1.0 - p)
         out = input * noise
@@ -194,7 +194,7 @@ def embedding(input, weight, padding_idx: int | None = None, max_norm: float | N
         raise op_error(IndexError, "embedding", "index out of range in self")
     w = weight
     if padding_idx is not None:
-        is_pad = (_tl.arange(n) == padding_idx).unsqueeze(1)
+        is_pad = (_tl.arange(n, device=weight.device) == padding_idx).unsqueeze(1)
         w = _tl.where(is_pad, weight.detach(), weight)
     return w[input.long()]
 
@@ -435,11 +435,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     q = query * (-f if s < 0 else f)
     attn = _tl.matmul(q, key.transpose(-2, -1) * f)
     if is_causal:
-        attn_mask = _tl.ones(L, S, dtype=_tl.bool).tril()
+        attn_mask = _tl.ones(L, S, dtype=_tl.bool, device=query.device).tril()
     dead = None
     if attn_mask is not None:
         if attn_mask.dtype == _tl.bool:
-            bias = _tl.where(attn_mask, _tl.zeros((), dtype=query.dtype), float("-inf"))
+            bias = _tl.where(attn_mask, _tl.zeros((), dtype=query.dtype, device=query.device), float("-inf"))
         else:
             bias = attn_mask
         attn = attn + bias

@@ -31,7 +31,7 @@ def _to_float_mask(mask, dtype, name, what):
     if mask is None:
         return None
     if mask.dtype == _tl.bool:
-        return _tl.where(mask, float("-inf"), _tl.zeros((), dtype=dtype))
+        return _tl.where(mask, float("-inf"), _tl.zeros((), dtype=dtype, device=mask.device))
     if not mask.is_floating_point():
         raise op_error(AssertionError, name, f"only bool and floating types of {what} are supported")
     return mask.to(dtype)
