@@ -108,9 +108,19 @@ def _block_value(v: Value, level: int, shape: str, dtype) -> str:
     return expr
 
 
+def _block_vars(ctx, level: int) -> tuple[str, ...]:
+    """The index variables that span a store's block at ``level`` (its pointer must depend on all of them)."""
+    if ctx.kind == "matmul":
+        return ("rm", "rn")
+    return ("xindex", "rindex") if level == 2 and ctx.rvar is not None else ("xindex",)
+
+
 def _store(b: KernelBuilder, ptr: str, offset: Expr, v: Value, level: int, shape: str, dtype) -> str:
     where = offset.render(paren=True)
-    if not offset.atoms():                  # a single element: broadcast the pointer so the mask applies
+    # A pointer that does not span the whole block (a single element; or a size-1 axis such as rows of one
+    # element, M == 1 or N == 1 in a matmul, whose index folds to 0) is broadcast to it, because tl.store
+    # broadcasts the value to the pointer's shape, never the pointer to the value's.
+    if not all(offset.depends_on(name) for name in _block_vars(b.ctx, level)):
         where = f"({offset.render()} + 0 * {b.ctx.zero(level)})"
     return f"tl.store({ptr} + {where}, {_block_value(v, level, shape, dtype)}, {b.ctx.mask(level)})"
 
@@ -191,6 +201,8 @@ def _pointwise(fuser, kernel, index) -> KernelSpec:
     title = f"{kernel_title(kernel, L.computed or kernel.members)}_{index}"
     body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)",
             "xmask = xindex < xnumel"] + b.lines + stores
+    if ctx.numel == 0:          # no element to compute (its indices fold to constants): a kernel that does nothing
+        body = body[:3]
     sig = _signature(b, kernel, {"xnumel": "i32"})
     header = _header(kernel, title, L.computed or kernel.members, f"pointwise over {ctx.numel} elements")
     return KernelSpec(title, "pointwise", _source(title, sig, {"XBLOCK": block}, header, body), sig,
@@ -235,6 +247,11 @@ def _reduce_persistent(b: KernelBuilder, op: str, v: Value, out_dtype) -> str:
     """Reduce the masked row block ``v`` along axis 1 into an x-level value; returns its name."""
     src_dtype = v.dtype
     full = "rmask & xmask"
+    if src_dtype is _dt.bfloat16 and op not in ("sum", "prod"):
+        # Compare bf16 values as fp32 (exact both ways): Triton's interpreter compares bf16 as their uint16 bits.
+        r = _reduce_persistent(b, op, b.emit(f"{v.expr}.to(tl.float32)", _dt.float32, v.level),
+                               _dt.float32 if op in ("amax", "amin") else out_dtype)
+        return b.emit(f"{r}.to(tl.bfloat16)", _dt.bfloat16, 1).expr if op in ("amax", "amin") else r
     if op in ("sum", "prod"):
         acc = _ACC.get(out_dtype, out_dtype)
         x = v.expr if src_dtype is acc else f"{v.expr}.to({tl_type(acc)})"
@@ -286,12 +303,37 @@ _LOOP_UPDATE = {
 }
 
 
+# Looped argmax/argmin: each lane keeps its best value and that value's index (the first one: indices only grow
+# along a lane, so a strict comparison keeps it; a NaN beats everything and the first NaN stays), then the row's
+# answer is the smallest index among the lanes holding the row's best value (or a NaN).
+def _arg_loop_init(name: str, op: str, acc_t) -> list[str]:
+    return [f"{name} = tl.full([XBLOCK, RBLOCK], {_identity(op, acc_t)}, {tl_type(acc_t)})",
+            f"{name}_i = tl.zeros([XBLOCK, RBLOCK], tl.int64)"]
+
+
+def _arg_loop_update(name: str, op: str, x: str, acc_t) -> list[str]:
+    better = f"({name}_x {'>' if op == 'argmax' else '<'} {name})"
+    if acc_t.is_floating_point:
+        better += f" | (({name}_x != {name}_x) & ({name} == {name}))"
+    return [f"{name}_x = tl.where(rmask & xmask, {x}, {_identity(op, acc_t)})",
+            f"{name}_b = {better}",
+            f"{name} = tl.where({name}_b, {name}_x, {name})",
+            f"{name}_i = tl.where({name}_b, rindex.to(tl.int64), {name}_i)"]
+
+
+def _arg_loop_finish(b: KernelBuilder, name: str, op: str, acc_t) -> Value:
+    best = b.emit(f"{'tl.max' if op == 'argmax' else 'tl.min'}({name}, 1)[:, None]", acc_t, 1)
+    hit = f"({name} == {best.expr})"
+    if acc_t.is_floating_point:
+        nan = b.emit(f"tl.max(({name} != {name}).to(tl.int8), 1)[:, None]", _dt.int8, 1)
+        hit = f"tl.where({nan.expr} > 0, {name} != {name}, {hit})"
+    return b.emit(f"tl.min(tl.where({hit}, {name}_i, {2 ** 62}), 1)[:, None]", _dt.int64, 1)
+
+
 def _reduction(fuser, kernel, index) -> KernelSpec:
     ctx = kernel.ctx
     xblock, rblock, persistent = reduction_blocks(ctx.xnumel, ctx.rnumel)
     reductions = [m for m in kernel.members if fuser.sns[m] == "reduction"]
-    if not persistent and any(m.target.name in ("argmax", "argmin") for m in reductions):
-        raise IllegalFusion("argmax/argmin over rows longer than the persistent limit need a looped rule")
     b, L = _lowerer(fuser, kernel, ctx)
     body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)[:, None]",
             "xmask = xindex < xnumel", "rbase = tl.arange(0, RBLOCK)[None, :]"]
@@ -303,8 +345,10 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     for m in reductions:
         _, reads = fuser.trial(ctx, kernel.members[:kernel.members.index(m) + 1])
         phase[m] = 1 + max((phase.get(r, -1) for r in _closure(reads, m) if r in phase), default=-1)
+    # Row-shaped stores: members with an element per input element. (With rows of 0 or 1 element the row and
+    # element offsets coincide; the element count tells them apart: a row of 0 elements has no element lane.)
     r_stores = [m for m in kernel.stores if ctx.native_flat(m) is not None and ctx.native_flat(m) == ctx.full_flat
-                and fuser.sns[m] != "reduction"]
+                and fuser.sns[m] != "reduction" and numel(shape_of(m)) == numel(ctx.in_shape)]
     x_stores = [m for m in kernel.stores if m not in r_stores]
     n_phases = max(phase.values(), default=-1) + 1
 
@@ -328,8 +372,14 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
             accs = {}
             for m in group:
                 acc_t = _ACC.get(m.meta["dtype"], m.meta["dtype"]) if m.target.name in ("sum", "prod") else m.args[0].meta["dtype"]
-                init, _, _ = _LOOP_UPDATE[m.target.name]
+                if acc_t is _dt.bfloat16:           # compared as fp32: see _reduce_persistent
+                    acc_t = _dt.float32
                 name = f"acc_{m.name}"
+                if m.target.name in ("argmax", "argmin"):
+                    body += _arg_loop_init(name, m.target.name, acc_t)
+                    accs[m] = (name, acc_t)
+                    continue
+                init, _, _ = _LOOP_UPDATE[m.target.name]
                 body.append(f"{name} = " + init.format(acc=tl_type(acc_t), ident=_identity(m.target.name, acc_t)))
                 accs[m] = (name, acc_t)
             b.lines = []
@@ -337,15 +387,26 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
             for m in group:
                 v = L.value(m.args[0], ctx.full_index)
                 name, acc_t = accs[m]
-                x = v.expr if v.dtype is acc_t or m.target.name in ("all", "any") else f"{v.expr}.to({tl_type(acc_t)})"
+                x = v.expr if v.dtype is acc_t or (m.target.name in ("all", "any") and v.dtype is not _dt.bfloat16) \
+                    else f"{v.expr}.to({tl_type(acc_t if m.target.name not in ('all', 'any') else _dt.float32)})"
+                if m.target.name in ("argmax", "argmin"):
+                    b.lines += _arg_loop_update(name, m.target.name, x, acc_t)
+                    continue
                 _, upd, _ = _LOOP_UPDATE[m.target.name]
                 b.lines.append(f"{name} = " + upd.format(a=name, x=x, ident=_identity(m.target.name, acc_t)))
             body += _loop(b.lines)
             b.lines = []
             for m in group:
                 name, acc_t = accs[m]
+                if m.target.name in ("argmax", "argmin"):
+                    L.reduction_values[m] = _arg_loop_finish(b, name, m.target.name, acc_t)
+                    continue
                 _, _, fin = _LOOP_UPDATE[m.target.name]
                 r = b.emit(fin.format(a=name), acc_t if m.target.name not in ("all", "any") else _dt.bool, 1)
+                if m.target.name in ("amax", "amin") and acc_t.is_floating_point:
+                    # tl.max/tl.min drop NaN: a NaN the loop's maximum carried in some lane must still win.
+                    nan = b.emit(f"tl.max(({name} != {name}).to(tl.int8), 1)[:, None]", _dt.int8, 1)
+                    r = b.emit(f"tl.where({nan.expr} > 0, float('nan'), {r.expr}).to({tl_type(acc_t)})", acc_t, 1)
                 if r.dtype is not m.meta["dtype"]:
                     r = b.emit(f"{r.expr}.to({tl_type(m.meta['dtype'])})", m.meta["dtype"], 1)
                 L.reduction_values[m] = r
@@ -412,8 +473,7 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
         L.value(m, L.index_for(m))
     for m in kernel.stores:
         v = L.reduction_values[m] if m is mm else L.value(m, L.index_for(m))
-        b.lines.append(f"tl.store(out_{m.name} + {ctx.native_flat(m).render(paren=True)}, "
-                       f"{_block_value(v, 2, '[BLOCK_M, BLOCK_N]', m.meta['dtype'])}, mask)")
+        b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[BLOCK_M, BLOCK_N]", m.meta["dtype"]))
     params = {}
     for node, (name, t) in b.params.items():
         if not node.meta.get("scalar"):

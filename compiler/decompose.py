@@ -112,13 +112,23 @@ def _std(b, x, *, dims, keepdim, correction):
     return r if dtype(r) is out else b.op("cast", r, to=out)
 
 
+def _row(b, op: str, x, dim: int):
+    """``op`` (amax or sum) over ``dim`` with keepdim; a 0-d ``x`` (softmax of a scalar, dim 0 or -1) is its
+    own single-element row, and the registry's reductions take no dim of a 0-d tensor."""
+    if not shape(x):
+        return x
+    if op == "sum":
+        return b.op("sum", x, dims=(dim,), keepdim=True, dtype_=None)
+    return b.op(op, x, dims=(dim,), keepdim=True)
+
+
 @decomposition("softmax")
 def _softmax(b, x, *, dim):
     out = dtype(x)
     xf = _upcast(b, x)
-    m = b.op("amax", xf, dims=(dim,), keepdim=True)
+    m = _row(b, "amax", xf, dim)
     e = b.op("exp", b.op("sub", xf, m))
-    r = b.op("div", e, b.op("sum", e, dims=(dim,), keepdim=True, dtype_=None))
+    r = b.op("div", e, _row(b, "sum", e, dim))
     return r if dtype(r) is out else b.op("cast", r, to=out)
 
 
@@ -126,9 +136,9 @@ def _softmax(b, x, *, dim):
 def _log_softmax(b, x, *, dim):
     out = dtype(x)
     xf = _upcast(b, x)
-    m = b.op("amax", xf, dims=(dim,), keepdim=True)
+    m = _row(b, "amax", xf, dim)
     d = b.op("sub", xf, m)
-    r = b.op("sub", d, b.op("log", b.op("sum", b.op("exp", d), dims=(dim,), keepdim=True, dtype_=None)))
+    r = b.op("sub", d, b.op("log", _row(b, "sum", b.op("exp", d), dim)))
     return r if dtype(r) is out else b.op("cast", r, to=out)
 
 
@@ -147,6 +157,8 @@ def _logsumexp(b, x, *, dims, keepdim):
 
 @decomposition("norm")
 def _norm(b, x, *, p, dims, keepdim):
+    if p in ("inf", "-inf"):                    # the registry spells infinite orders as strings
+        p = float(p)
     if not isinstance(p, (int, float)) or isinstance(p, bool):
         return None
     out = b.anchor.meta["dtype"]
@@ -160,15 +172,17 @@ def _norm(b, x, *, p, dims, keepdim):
         r = b.op("amax", a, dims=dims, keepdim=keepdim)
     elif p == float("-inf"):
         r = b.op("amin", a, dims=dims, keepdim=keepdim)
-    else:
-        return None
+    elif p == 0:                                # the count of nonzeros, in the float dtype
+        r = b.op("sum", b.op("ne", xf, 0.0, common=dtype(xf)), dims=dims, keepdim=keepdim, dtype_=dtype(xf))
+    else:                                       # (sum |x|**p) ** (1/p), as the registry kernel computes it
+        r = b.op("pow", b.op("sum", b.op("pow", a, float(p)), dims=dims, keepdim=keepdim, dtype_=None), 1.0 / p)
     return r if dtype(r) is out else b.op("cast", r, to=out)
 
 
 @decomposition("linear")
 def _linear(b, x, w, bias=None):
-    if len(shape(w)) != 2 or len(shape(x)) < 2:
-        return None
+    if len(shape(w)) != 2 or len(shape(x)) < 1:
+        return None                             # (a 1-d x is a vector-matrix product: matmul decomposes it)
     y = b.op("matmul", x, b.op("permute", w, dims=(1, 0)))
     return y if bias is None else b.op("add", y, bias)
 
@@ -176,10 +190,34 @@ def _linear(b, x, w, bias=None):
 @decomposition("matmul")
 def _matmul(b, x, y):
     if len(shape(x)) >= 2 and len(shape(y)) >= 2:
-        return None                                             # already the primitive
+        out = shape(b.anchor)
+        if shape(x)[-1] == 0 or 0 in out:                       # an empty sum (K == 0) or an empty result:
+            return b.op("full", 0, shape=out, dtype_=dtype(b.anchor),   # zeros, no matmul kernel
+                        device=b.anchor.meta.get("device"))
+        xs, ys = _batch_operand(b, x, out[:-2]), _batch_operand(b, y, out[:-2])
+        if xs is x and ys is y:
+            return None                                         # already the primitive
+        return b.op("matmul", xs, ys)
     xs = b.op("reshape", x, shape=(1,) + shape(x)) if len(shape(x)) == 1 else x
     ys = b.op("reshape", y, shape=shape(y) + (1,)) if len(shape(y)) == 1 else y
     return b.op("reshape", b.op("matmul", xs, ys), shape=shape(b.anchor))
+
+
+def _batch_operand(b, x, out_batch):
+    """``x`` as the matmul template can read it: its batch dims flatten to one stride when they hold one
+    matrix or as many as the output; an operand broadcast along some batch dims only (``(2, 1, 3, 4) @
+    (5, 4, 2)``) is expanded and copied (``clone``: a buffer, not a strided view) to the output's batch."""
+    xb = shape(x)[:-2]
+    if _numel(xb) in (1, _numel(out_batch)):
+        return x
+    return b.op("clone", b.op("expand", x, shape=tuple(out_batch) + shape(x)[-2:]))
+
+
+def _numel(s) -> int:
+    out = 1
+    for k in s:
+        out *= k
+    return out
 
 
 def decompose(graph):

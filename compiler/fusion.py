@@ -91,7 +91,9 @@ def classify(node) -> str | None:
         return None
     name, kind = node.target.name, node.target.kind
     if name == "matmul":
-        return "matmul"
+        # The matmul template (kernels/matmul.py) takes float operands only; integer products run as
+        # the registry kernel (exact int64 accumulation, as PyTorch's cpu matmul).
+        return "matmul" if node.meta["dtype"].is_floating_point else "extern"
     if name in REDUCTIONS:
         return "reduction"
     if kind == "pointwise" or name in index_rules.RULES:

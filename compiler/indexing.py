@@ -384,6 +384,8 @@ def ravel(index: tuple[Expr, ...], shape: tuple[int, ...]) -> Expr:
 def unravel(flat: Expr | Var, shape: tuple[int, ...]) -> tuple[Expr, ...]:
     """The multi-index of flat offset ``flat`` in ``shape`` (size-1 dims index 0)."""
     flat = Expr.of(flat)
+    if 0 in shape:                          # no element: every load and store is masked off, any index will do
+        return tuple(Expr() for _ in shape)    # (and a zero stride must not divide)
     out = []
     for k, (st, n) in enumerate(zip(contiguous_strides(shape), shape)):
         if n == 1:

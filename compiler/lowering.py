@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as _np
+
 from torchlite import dtypes as _dt
 
-from .indexing import Expr, Var, ravel, unravel
+from .indexing import Expr, Indirect, Var, ravel, unravel
 
 _TRITON = {_dt.bool: "i1", _dt.uint8: "u8", _dt.int8: "i8", _dt.int16: "i16", _dt.int32: "i32",
            _dt.int64: "i64", _dt.float16: "fp16", _dt.bfloat16: "bf16", _dt.float32: "fp32",
@@ -208,12 +210,27 @@ class KernelBuilder:
             self.params[node] = (name, sig)
         return self.params[node][0]
 
+    def empty_value(self, dtype) -> Value:
+        """The value of a zero-size node or buffer: never used (every lane that could read it is masked off or
+        has no element), and a zero-size buffer must not be read at all (on a GPU its pointer may be null)."""
+        return self.emit(f"tl.full([], 0, {tl_type(dtype)})", dtype, 0)
+
     def level_of(self, offset: Expr) -> int:
-        if self.ctx.rvar is not None and offset.depends_on(self.ctx.rvar.name):
+        if self.ctx.rvar is None:
+            return 1
+        if offset.depends_on(self.ctx.rvar.name):
+            return 2
+        # An index loaded or computed in the kernel (a gather's index, a reflected pad index: an Indirect
+        # atom naming a kernel value) is as deep as that value: a per-reduction-element index makes the load
+        # per element too, masked with rmask (lanes past a row's end may compute an address off the buffer).
+        by_name = {v.expr: v.level for v in self.cse.values()}
+        if any(by_name.get(a.name, 1) >= 2 for a in offset.atoms() if isinstance(a, Indirect)):
             return 2
         return 1
 
     def load(self, node, offset: Expr, cond: tuple[str, int] | None = None) -> Value:
+        if numel(shape_of(node)) == 0:
+            return self.empty_value(node.meta["dtype"])
         ptr = self.param(node, "in")
         self.loads.setdefault(node, set()).add(offset)
         if not offset.atoms():
@@ -293,6 +310,8 @@ class Lowerer:
         """Inline ``n`` at ``index``: its op's pointwise or index rule."""
         from . import index_rules
         op = n.target
+        if numel(shape_of(n)) == 0:             # nothing to compute (and index rules may not divide by a 0 size)
+            return self.b.empty_value(n.meta["dtype"])
         rule = index_rules.RULES.get(op.name)
         if rule is not None:
             return rule(self, n, index, cond)
@@ -304,11 +323,17 @@ class Lowerer:
         from .triton_ops import Arg, lower_pointwise
         out_shape = shape_of(n)
         args, level = [], 0
+        float64 = n.meta["dtype"] is _dt.float64 or any(is_node(a) and a.meta.get("dtype") is _dt.float64
+                                                          for a in n.args)
         for a in n.args:
             if is_node(a) and "shape" in a.meta:
                 v = self.value(a, broadcast_index(index, out_shape, shape_of(a)), cond)
             else:
                 v = self.value(a, (), cond)
+                if isinstance(a, float) and float64 and float(_np.float32(a)) != a:
+                    # A float literal in Triton source is an fp32 constant: a decomposition's 1/3 in a float64
+                    # computation would lose its last 29 bits. tl.full types it fp64 exactly.
+                    v = self.b.emit(f"tl.full([], {v.expr}, tl.float64)", _dt.float64, 0)
             level = max(level, v.level)
             args.append(Arg(v.expr, v.dtype, v.pytype))
         expr = lower_pointwise(n.target.name, args, n.meta["dtype"], **n.kwargs)

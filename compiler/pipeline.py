@@ -326,7 +326,10 @@ def _import_program(path: str, runtime, specs):
         spec.loader.exec_module(mod)
     from torchlite import dtypes as _dt
     from torchlite import ops
-    ns = {"rt": runtime, "ops": ops, **{d.short: d for d in _dt.ALL}}
+    import torchlite
+    from torchlite.devices import device
+    # extern calls spell their params with repr(): torchlite.float64, device(type='cpu')
+    ns = {"rt": runtime, "ops": ops, "torchlite": torchlite, "device": device, **{d.short: d for d in _dt.ALL}}
     for s in specs:
         ns[s.name] = runtime.kernel(getattr(mod, s.name), signature=s.signature)
     fn = mod.program

@@ -37,7 +37,8 @@ class _ProgramRuntime:
         host = [self.device.to_host(a) if isinstance(a, np.ndarray) or hasattr(a, "shape") else a for a in args]
         with np.errstate(all="ignore"):
             r = op.numpy(*host, **params, dtype=dtype.np)
-        return self.device.from_host(np.ascontiguousarray(np.asarray(r, dtype=dtype.np)))
+        # from_host copies into a C-contiguous buffer; np.ascontiguousarray would turn a 0-d result into (1,)
+        return self.device.from_host(np.asarray(r, dtype=dtype.np))
 
 
 class TritonBackend(Backend):
