@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 

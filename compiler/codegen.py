@@ -63,10 +63,10 @@ def kernel_title(kernel, computed) -> str:
         w = n.meta.get("origin") or n.target.name
         if w in ("alias", "reshape", "expand", "permute", "contiguous", "getitem"):
             continue
-        if kernel.kind == "matmul" and w in ("matmul", "linear"):
+        if kernel.kind == "matmul" and n.target.name == "add":
+            w = "bias"                      # an add in a matmul's epilogue (linear's bias, or a residual)
+        elif kernel.kind == "matmul" and w in ("matmul", "linear"):
             continue
-        if w == "add" and kernel.kind == "matmul":
-            w = "bias"
         if w not in words:
             words.append(w)
     if not words and kernel.kind != "matmul":
@@ -143,6 +143,7 @@ def _lowerer(fuser, kernel, ctx) -> tuple[KernelBuilder, _Tracking]:
 
 
 def _signature(b: KernelBuilder, kernel, extra: dict) -> dict:
+    """Kernel parameters in order: input pointers, output pointers, scalars, then ``extra`` (sizes)."""
     sig = {}
     for node, (name, t) in b.params.items():
         if not node.meta.get("scalar"):
@@ -474,15 +475,7 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
     for m in kernel.stores:
         v = L.reduction_values[m] if m is mm else L.value(m, L.index_for(m))
         b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[BLOCK_M, BLOCK_N]", m.meta["dtype"]))
-    params = {}
-    for node, (name, t) in b.params.items():
-        if not node.meta.get("scalar"):
-            params[name] = t
-    for m in kernel.stores:
-        params[f"out_{m.name}"] = "*" + triton_type(m.meta["dtype"])
-    for node, (name, t) in b.params.items():
-        if node.meta.get("scalar"):
-            params[name] = t
+    params = _signature(b, kernel, {})
     computed = [mm] + L.computed
     title = f"{kernel_title(kernel, computed)}_{index}"
     ep = Epilogue(params=params, lines=b.lines, out_params=tuple(f"out_{m.name}" for m in kernel.stores),

@@ -206,7 +206,6 @@ def program_source(fuser, kernels, specs) -> tuple[str, int]:
     for i, k in enumerate(kernels):
         for r in k.reads:
             last_use[r] = i
-    stored = [m for k in kernels for m in (k.stores if k.kind != "extern" else k.members)]
     pinned = set(outputs)
 
     future: dict = {}                     # (shape, dtype) -> kernel indices that allocate one

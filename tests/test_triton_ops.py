@@ -26,6 +26,7 @@ from torchlite import dtypes as dt  # noqa: E402
 from torchlite.compiler.triton_ops import (KERNEL_IMPORTS, POINTWISE, Arg, cast, lower_pointwise,  # noqa: E402
                                            opmath, tl_dtype)
 from torchlite.devices.interpret import InterpretedKernel  # noqa: E402
+from torchlite.devices import device as tl_device  # noqa: E402
 from torchlite.lazy import LazyNode  # noqa: E402
 from torchlite.ops._meta import result_dtype  # noqa: E402
 from torchlite.ops.registry import REGISTRY  # noqa: E402
@@ -128,7 +129,7 @@ class Case:
         return self.label()
 
     def srcs(self):
-        return [LazyNode.leaf(x, dt.from_numpy_dtype(x.dtype), "cpu") if isinstance(x, np.ndarray) else x
+        return [LazyNode.leaf(x, dt.from_numpy_dtype(x.dtype), tl_device("cpu")) if isinstance(x, np.ndarray) else x
                 for x in self.inputs]
 
     def label(self) -> str:

@@ -20,10 +20,12 @@ from .tensor import Tensor, Size
 from . import ops
 from . import methods as _methods
 from . import autograd, func, fx, nn, optim, return_types, utils
+from . import cuda
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import random
 from ._formatting import set_printoptions, get_printoptions
 from .serialization import save, load
+from .compile import compile
 from .amp import autocast, GradScaler
 
 _methods.bind()

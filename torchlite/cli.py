@@ -32,8 +32,8 @@ def _info(args) -> int:
         try:
             backend_for(device(name))
             t.add_row(f"device {name}", "available")
-        except RuntimeError:
-            t.add_row(f"device {name}", "not available yet (arrives with the compiler)")
+        except RuntimeError as e:
+            t.add_row(f"device {name}", f"not available: {str(e).split(': ', 1)[-1]}")
     t.add_row("registered ops", str(len(torchlite.ops.REGISTRY)))
     Console().print(t)
     return 0

@@ -17,6 +17,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+import numpy as np
+
 from .devices import backend_for
 
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -56,6 +58,10 @@ def op_error(cls: type[BaseException], opname: str, msg: str, frame: tuple[str, 
 
 
 LEAF = "leaf"
+# The tracer of ``torchlite.compile`` while it traces a step (torchlite/compile.py), else None. It is told of every
+# realized leaf made during the trace (``LazyNode.leaf``) and of every value read to the host (``Tensor._value``),
+# so that random draws and data-dependent Python are never replayed stale.
+TRACER: list = [None]
 _SCALAR_KIND = {float: "f", int: "i", bool: "b"}
 
 
@@ -83,10 +89,15 @@ class LazyNode:
     @classmethod
     def leaf(cls, value, dtype, device, frame=None) -> "LazyNode":
         """A realized node holding ``value`` (a buffer of ``device``)."""
+        if device.type == "cuda" and isinstance(value, np.ndarray):     # creation ops make host arrays
+            from .devices import backend_for
+            value = backend_for(device).from_host(value)
         n = cls.__new__(cls)
         n.op, n.srcs, n.params, n.shape, n.dtype, n.device = None, (), (), tuple(value.shape), dtype, device
         n.frame, n.value = frame, value
         n.sig = (LEAF, n.shape, dtype, device)
+        if TRACER[0] is not None:
+            TRACER[0].on_leaf(n)
         return n
 
     def __repr__(self) -> str:
@@ -103,6 +114,7 @@ class Capture:
     outputs: list          # nodes whose values the program returns
     refs: list             # per node: tuple of source refs (node index >= 0, ~leaf index < 0, None = scalar)
     key: tuple
+    donate: tuple = ()     # leaves whose buffers the program may overwrite (torchlite.compile's dead state)
 
     @property
     def device(self):

@@ -17,7 +17,7 @@ from . import dtypes as _dt
 from .devices import CPU, device as _device, to_device
 from .autograd.engine import record
 from .autograd.grad_mode import _enabled as _grad_enabled
-from .lazy import LazyNode, op_error, realize, user_frame
+from .lazy import TRACER as _TRACER, LazyNode, op_error, realize, user_frame
 from .amp import _state as _amp_state, _cast_args as _amp_cast
 
 __all__ = ["Tensor", "Size", "apply"]
@@ -318,15 +318,26 @@ class Tensor:
         return self.node.value is None
 
     # -- realization and host interop -----------------------------------------------------------------
-    def _value(self) -> np.ndarray:
+    def _device_value(self):
+        """The value as a buffer of this tensor's device (computed now if pending)."""
         n = self.node
+        if _TRACER[0] is not None:              # torchlite.compile is tracing: it decides how to read (compile.py)
+            return _TRACER[0].on_read(self, n)
         if n.value is None:
             realize([n])
         return n.value
 
+    def _value(self) -> np.ndarray:
+        """The value in host memory (a copy for device buffers that live elsewhere, e.g. cuda)."""
+        v = self._device_value()
+        if self.node.device.type == "cuda":
+            from .devices import backend_for
+            v = backend_for(self.node.device).to_host(v)
+        return v
+
     def realize(self) -> "Tensor":
         """Compute this tensor now (and everything live behind it); returns self."""
-        self._value()
+        self._device_value()
         return self
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -457,7 +468,7 @@ def _to_device(t: "Tensor", dev, dtype) -> "Tensor":
     from .lazy import LazyNode
     src = t if dtype is t.dtype else t.to(dtype)
     host = src._value()
-    buf = backend_for(dev).from_host(np.ascontiguousarray(host))
+    buf = backend_for(dev).from_host(host if host.flags.c_contiguous else np.ascontiguousarray(host))  # 0-d stays 0-d
     out = Tensor._wrap(LazyNode.leaf(buf, src.dtype, dev, user_frame()))
     if src.requires_grad:
         out.requires_grad_(True)

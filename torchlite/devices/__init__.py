@@ -1,8 +1,8 @@
 """Devices: one interface, several backends (DESIGN.md decision 9).
 
 ``torchlite.device`` names a device the way ``torch.device`` does; ``backend_for(device)`` returns the
-object that compiles and runs captured graphs on it. Only ``cpu`` (numpy) exists so far; ``cuda`` and
-``interpret`` are recognised names whose backends arrive with the compiler.
+object that compiles and runs captured graphs on it: ``cpu`` (numpy), ``interpret`` (the generated Triton
+kernels on Triton's interpreter) and ``cuda`` (the same kernels on an NVIDIA GPU, where one is available).
 
     >>> import torchlite as tl
     >>> tl.device("cpu")
@@ -78,7 +78,8 @@ _backends: dict[str, Backend] = {}
 
 def backend_for(d: device) -> Backend:
     """The backend that runs programs on ``d``; RuntimeError if that kind of device is not available."""
-    b = _backends.get(d.type)
+    key = d.type if d.type != "cuda" or d.index == 0 else str(d)      # one backend per GPU
+    b = _backends.get(key)
     if b is None:
         if d.type == "cpu":
             from .cpu import CPUBackend
@@ -88,9 +89,14 @@ def backend_for(d: device) -> Backend:
             from .triton_backend import TritonBackend
             b = _backends["interpret"] = TritonBackend("interpret", InterpretRuntime())
         else:
-            raise RuntimeError(
-                f"device '{d}' is not available yet: the cuda backend is not built; use device='cpu' or "
-                f"device='interpret' (the generated Triton kernels on Triton's interpreter)")
+            from .cuda import CudaRuntime, unavailable_reason
+            why = unavailable_reason()
+            if why:
+                raise RuntimeError(
+                    f"device '{d}' is not available: {why}. Use device='cpu', or device='interpret' (the "
+                    f"generated Triton kernels on Triton's interpreter)")
+            from .triton_backend import TritonBackend
+            b = _backends[key] = TritonBackend("cuda", CudaRuntime(d.index))
     return b
 
 

@@ -11,16 +11,14 @@ cached by the capture's structural key; Python scalars are arguments, so new val
 """
 from __future__ import annotations
 
-import gc
 import itertools
 import linecache
-from collections import OrderedDict
 from types import SimpleNamespace
 
 import numpy as np
 
 from ..dtypes import ALL as _DTYPES
-from .base import Backend
+from .base import CachingBackend
 
 _counter = itertools.count()
 
@@ -83,7 +81,8 @@ def generate(graph) -> tuple[str, dict[int, object], int]:
     life dies after the last reader of any of its names; a dead buffer goes to a pool keyed by (shape,
     dtype) and a later op that can write ``out=`` takes it (an elementwise op may take the buffer of an
     input it is the last reader of). Names of a life that is never reused are deleted where it dies.
-    Outputs and anything viewing them live on; leaves belong to the caller.
+    Outputs and anything viewing them live on; leaves belong to the caller, except those whose placeholder
+    has ``meta["donate"]`` (state ``torchlite.compile`` replaces): their buffers are reused like dead ones.
     """
     nodes = list(graph.nodes)
     pos = {n: i for i, n in enumerate(nodes)}
@@ -98,7 +97,8 @@ def generate(graph) -> tuple[str, dict[int, object], int]:
             root[n] = n
             names[n] = []
         names[root[n]].append(n.name)
-    owned = {n for n in nodes if n.op == "call_function" and not n.target.view}
+    owned = {n for n in nodes if (n.op == "call_function" and not n.target.view)
+             or (n.op == "placeholder" and n.meta.get("donate"))}     # a donated input's buffer is ours too
     pinned = {root[o] for o in outputs if hasattr(o, "op")}
     last = {}
     for n in nodes:
@@ -167,7 +167,7 @@ def generate(graph) -> tuple[str, dict[int, object], int]:
         if dels.get(i):
             lines.append(f"    del {', '.join(dict.fromkeys(dels[i]))}")
         for r in dies_at.get(i, ()):
-            if r not in reuse_at:
+            if r not in reuse_at and r.op == "call_function":
                 live -= _nbytes(r)
     rets = [_arg(o) for o in outputs]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
@@ -182,49 +182,15 @@ def _const(v) -> str:
     return repr(v)
 
 
-class CPUBackend(Backend):
+class CPUBackend(CachingBackend):
     """numpy kernels on host memory; programs cached by graph structure."""
 
     name = "cpu"
-    max_programs = 4096
 
     def __init__(self):
-        self.programs: OrderedDict = OrderedDict()
-        self.hits = self.misses = 0
+        super().__init__()
         self._namespace = None
         self._namespace_generation = -1
-        from torchlite.compiler.passes import on_pipeline_change
-        on_pipeline_change(self.clear_cache)
-
-    # -- program cache -----------------------------------------------------------------------------
-    def lookup(self, cap) -> NumpyProgram:
-        """The program for ``cap``'s structure: cached, or captured into a graph and compiled now."""
-        prog = self.programs.get(cap.key)
-        if prog is not None:
-            self.hits += 1
-            return prog
-        self.misses += 1
-        from ..fx.capture import to_graph
-        from torchlite.compiler import run_graph_passes
-        # Building a program allocates many small objects; the cyclic GC would rescan them (and the whole
-        # heap) over and over on big graphs, so it pauses until the program is built.
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            prog = self.compile(run_graph_passes(to_graph(cap)))
-        finally:
-            if gc_was_on:
-                gc.enable()
-        self.programs[cap.key] = prog
-        if len(self.programs) > self.max_programs:
-            self.programs.popitem(last=False)
-        return prog
-
-    def clear_cache(self) -> None:
-        self.programs.clear()
-
-    def cache_info(self) -> dict:
-        return {"hits": self.hits, "misses": self.misses, "programs": len(self.programs)}
 
     # -- Backend interface -------------------------------------------------------------------------
     def compile(self, graph) -> NumpyProgram:

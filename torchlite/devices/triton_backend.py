@@ -13,12 +13,9 @@ host memory; ``explain`` lists every extern call).
 """
 from __future__ import annotations
 
-import gc
-from collections import OrderedDict
-
 import numpy as np
 
-from .base import Backend
+from .base import CachingBackend
 
 
 class _ProgramRuntime:
@@ -41,45 +38,16 @@ class _ProgramRuntime:
         return self.device.from_host(np.asarray(r, dtype=dtype.np))
 
 
-class TritonBackend(Backend):
+class TritonBackend(CachingBackend):
     """Compiles captures through ``torchlite.compiler`` for one device runtime."""
 
     max_programs = 1024
 
     def __init__(self, name: str, device_runtime):
+        super().__init__()
         self.name = name
         self.runtime = device_runtime
         self.program_runtime = _ProgramRuntime(device_runtime)
-        self.programs: OrderedDict = OrderedDict()
-        self.hits = self.misses = 0
-        from torchlite.compiler.passes import on_pipeline_change
-        on_pipeline_change(self.clear_cache)
-
-    def lookup(self, cap):
-        prog = self.programs.get(cap.key)
-        if prog is not None:
-            self.hits += 1
-            return prog
-        self.misses += 1
-        from ..fx.capture import to_graph
-        from torchlite.compiler import run_graph_passes
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            prog = self.compile(run_graph_passes(to_graph(cap)))
-        finally:
-            if gc_was_on:
-                gc.enable()
-        self.programs[cap.key] = prog
-        if len(self.programs) > self.max_programs:
-            self.programs.popitem(last=False)
-        return prog
-
-    def clear_cache(self) -> None:
-        self.programs.clear()
-
-    def cache_info(self) -> dict:
-        return {"hits": self.hits, "misses": self.misses, "programs": len(self.programs)}
 
     def compile(self, graph):
         from torchlite.compiler.pipeline import compile_graph

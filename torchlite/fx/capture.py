@@ -23,6 +23,8 @@ def to_graph(cap) -> Graph:
     for i, leaf in enumerate(cap.leaves):
         ph = g.placeholder(f"x{i}")
         ph.meta.update(shape=leaf.shape, dtype=leaf.dtype, device=leaf.device)
+        if i in cap.donate:
+            ph.meta["donate"] = True                # the caller hands this buffer over (torchlite.compile)
         leaves.append(ph)
     scalars = []
     for i, s in enumerate(cap.scalars):

