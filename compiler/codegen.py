@@ -465,8 +465,8 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
     a_shape, b_shape = shape_of(mm.args[0]), shape_of(mm.args[1])
     K = a_shape[-1]
     dt = mm.meta["dtype"]
-    a_op = Operand(triton_type(dt), _mm_strides(astr, a_shape, ctx.batch))
-    b_op = Operand(triton_type(dt), _mm_strides(bstr, b_shape, ctx.batch))
+    a_op = Operand(triton_type(dt), *_mm_strides(astr, a_shape, ctx.batch), offset=aoff)
+    b_op = Operand(triton_type(dt), *_mm_strides(bstr, b_shape, ctx.batch), offset=boff)
     b, L = _lowerer(fuser, kernel, ctx)
     acc = b.emit(f"acc.to({tl_type(dt)})" if dt is not _dt.float32 and dt is not _dt.float64 else "acc", dt, 2)
     L.reduction_values[mm] = acc
@@ -487,7 +487,7 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
     return spec
 
 
-def _mm_strides(strides, shape, batch) -> tuple[int, int, int]:
+def _mm_strides(strides, shape, batch):
     from .fusion import mm_strides
     out = mm_strides(strides, shape, batch)
     if out is None:

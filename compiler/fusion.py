@@ -155,23 +155,44 @@ def strided_view(node, is_buffer):
     return n, tuple(strides), offset
 
 
-def mm_strides(strides, shape, batch) -> tuple[int, int, int] | None:
-    """(batch, row, col) element strides of a matmul operand with its batch dims flattened into one; None
-    when no single batch stride walks them (the operand is then copied into a contiguous buffer first)."""
+def mm_strides(strides, shape, batch):
+    """``((batch, row, col) element strides, (inner size, inner stride))`` of a matmul operand whose batch
+    dims flatten into one index (split in at most two strided runs); None when they do not (the operand is
+    then copied into a contiguous buffer first)."""
     from .indexing import contiguous_strides
     strides = tuple(contiguous_strides(shape) if strides is None else strides)
     if len(shape) == 2:
-        return (0, strides[0], strides[1])
+        return (0, strides[0], strides[1]), (1, 0)
     bshape, bstr = shape[:-2], strides[:-2]
     if numel(bshape) == 1:
-        return (0, strides[-2], strides[-1])
+        return (0, strides[-2], strides[-1]), (1, 0)
     if numel(bshape) != batch:
         return None
-    real = [(s, st) for s, st in zip(bshape, bstr) if s != 1]
-    for (s0, st0), (s1, st1) in zip(real, real[1:]):
-        if st0 != st1 * s1:
-            return None
-    return (real[-1][1] if real else 0, strides[-2], strides[-1])
+    dims = split_batch(bshape, bstr)
+    if dims is None:
+        return None
+    (_, outer_stride), inner = dims
+    return (outer_stride, strides[-2], strides[-1]), inner
+
+
+def split_batch(bshape, bstr):
+    """Batch dims as ``((outer size, outer stride), (inner size, inner stride))``: runs of dims that one
+    stride walks merge; at most two runs are allowed (the template splits its batch index in two)."""
+    runs: list[list[int]] = []                       # [size, stride] per run of mergeable dims
+    for s, st in zip(bshape, bstr):
+        if s == 1:
+            continue
+        if runs and runs[-1][1] == st * s:
+            runs[-1] = [runs[-1][0] * s, st]
+        else:
+            runs.append([s, st])
+    if not runs:
+        return (1, 0), (1, 0)
+    if len(runs) == 1:
+        return tuple(runs[0]), (1, 0)
+    if len(runs) == 2:
+        return tuple(runs[0]), tuple(runs[1])
+    return None
 
 
 class Fuser:
@@ -210,8 +231,8 @@ class Fuser:
                 batch = numel(shape_of(n)) // max(M * N, 1)
                 for a in n.args:
                     sv = strided_view(a, self._is_buffer_or_candidate)
-                    if sv is not None and (sv[2] != 0 or mm_strides(sv[1], shape_of(a), batch) is None):
-                        sv = None                       # an offset, or batch dims no single stride can walk
+                    if sv is not None and mm_strides(sv[1], shape_of(a), batch) is None:
+                        sv = None                       # batch dims that two strides cannot walk
                     if sv is None:
                         self._force(a, "a matmul operand that is not a strided view of a buffer")
                         sv = (a, None, 0)

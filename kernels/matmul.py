@@ -50,7 +50,7 @@ MAX_GRID_Y = 65535            # CUDA limit of grid dimension y, where the batch 
 
 _SIZE_NAMES = ("M", "N", "K")
 _STRIDE_NAMES = ("stride_ab", "stride_am", "stride_ak", "stride_bb", "stride_bk", "stride_bn")
-_TILE_NAMES = ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "EVEN_K")
+_TILE_NAMES = ("BLOCK_M", "BLOCK_N", "BLOCK_K", "GROUP_M", "EVEN_K", "A_INNER", "B_INNER", "stride_ai", "stride_bi")
 # Names the kernel body defines before the epilogue runs; an epilogue param may not shadow them.
 _RESERVED = frozenset(("tl", "triton", "a_ptr", "b_ptr", "pid", "pid_b", "num_pid_m", "num_pid_n",
                        "num_pid_in_group", "group_id", "first_pid_m", "group_size_m", "pid_m", "pid_n",
@@ -70,6 +70,10 @@ class Operand:
     """
     dtype: str
     strides: tuple[int, int, int]
+    # Two batch dims that no single stride walks (heads of a permuted qkv buffer): the flattened batch index
+    # b splits into (b // size, b % size), the first stepping strides[0], the second ``stride``.
+    inner: tuple[int, int] = (1, 0)          # (size, stride) of the inner batch dim; (1, 0): none
+    offset: int = 0                          # elements from the buffer's start to the operand's first element
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -233,8 +237,8 @@ def {name}({params}):
     offs_am = offs_m % M
     offs_bn = offs_n % N
     offs_k = tl.arange(0, BLOCK_K)
-    a_ptrs = a_ptr + pid_b * stride_ab + (offs_am[:, None] * stride_am + offs_k[None, :] * stride_ak)
-    b_ptrs = b_ptr + pid_b * stride_bb + (offs_k[:, None] * stride_bk + offs_bn[None, :] * stride_bn)
+    a_ptrs = a_ptr + {a_batch} + (offs_am[:, None] * stride_am + offs_k[None, :] * stride_ak)
+    b_ptrs = b_ptr + {b_batch} + (offs_k[:, None] * stride_bk + offs_bn[None, :] * stride_bn)
 
     # K loop: acc += A[offs_m, k:k+BLOCK_K] @ B[k:k+BLOCK_K, offs_n]; the last step masks K's tail to zero.
     acc = tl.full((BLOCK_M, BLOCK_N), 0, dtype={acc_tl})
@@ -359,6 +363,15 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
     constexprs: dict[str, int | bool] = dict(zip(_STRIDE_NAMES, (*a.strides, *b.strides)))
     constexprs.update(BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=block_k, GROUP_M=group_m,
                       EVEN_K=K % block_k == 0)
+    batch_text = {}
+    for x, op in (("a", a), ("b", b)):
+        if op.inner[0] > 1:
+            constexprs[f"{x.upper()}_INNER"], constexprs[f"stride_{x}i"] = op.inner
+            batch_text[x] = (f"(pid_b // {x.upper()}_INNER) * stride_{x}b + (pid_b % {x.upper()}_INNER) * stride_{x}i")
+        else:
+            batch_text[x] = f"pid_b * stride_{x}b"
+        if op.offset:
+            batch_text[x] = f"{op.offset} + {batch_text[x]}"
     constexprs.update(epilogue.constexprs)
 
     if dtype == "fp32":
@@ -387,6 +400,7 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
     if user_lines:
         header.append(f"#   from: {', '.join(user_lines)}")
     body = _BODY.format(name=name, params=param_text, acc_tl=TL_DTYPE[acc_dtype], dot_kwargs=dot_kwargs,
+                        a_batch=batch_text["a"], b_batch=batch_text["b"],
                         epilogue_name=epilogue.name, epilogue=textwrap.indent("\n".join(ep_lines), "    "))
     source = "\n".join(header) + "\nimport triton\nimport triton.language as tl\n\n\n" + body
 

@@ -209,3 +209,17 @@ def test_kernel_sources_name_fused_nodes_and_user_lines():
     assert k.name == "pw_mul_relu_0"
     assert "test_fusion.py" in k.source and "mul" in k.source and "relu" in k.source
     assert k.user_lines and all("test_fusion.py:" in u for u in k.user_lines)
+
+
+def test_attention_reads_q_k_v_from_a_packed_qkv_buffer_without_copies():
+    B, T, H, D = 2, 5, 3, 4
+
+    def fn(qkv):
+        q, k, v = qkv.reshape(B, T, 3, H, D).permute(2, 0, 3, 1, 4)     # each (B, H, T, D), strided views
+        return (q @ k.transpose(-2, -1) * 0.5).softmax(-1) @ v
+
+    def ref(qkv):
+        q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)
+        return _softmax(q @ k.transpose(0, 1, 3, 2) * 0.5) @ v
+    r = _check(fn, [_arr(B, T, 3 * H * D)], ref, kernels=3, rtol=1e-5, atol=1e-5)
+    assert [k.kind for k in r.kernels] == ["matmul", "reduction", "matmul"]      # no copy kernels
