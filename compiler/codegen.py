@@ -57,7 +57,7 @@ def reduction_warps(xblock: int, rblock: int) -> int:
 # -- names and headers --------------------------------------------------------------------------------------
 def kernel_title(kernel, computed) -> str:
     """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from."""
-    prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext"}[kernel.kind]
+    prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext", "attention": "attn"}[kernel.kind]
     words = []
     for n in computed:
         w = n.meta.get("origin") or n.target.name
@@ -132,6 +132,8 @@ def generate_kernel(fuser, kernel, index: int) -> KernelSpec:
         return _reduction(fuser, kernel, index)
     if kernel.kind == "matmul":
         return _matmul(fuser, kernel, index)
+    if kernel.kind == "attention":
+        return _attention(fuser, kernel, index)
     raise ValueError(f"no Triton codegen for {kernel.kind} kernels")
 
 
@@ -493,3 +495,53 @@ def _mm_strides(strides, shape, batch):
     if out is None:
         raise IllegalFusion("matmul operand's batch dims cannot be flattened into one stride")
     return out
+
+
+# -- flash attention ----------------------------------------------------------------------------------------
+def attention_score(fuser, m2):
+    """The score lines of a matched attention (``fusion.match_attention``): the cone from ``q @ k^T`` to the
+    softmax input, lowered over the template's ``(pid_b, rm, rn)`` tile with the raw product as ``qk``.
+    Returns the ``ScoreFn`` and the buffers its lines load."""
+    from torchlite.kernels.attention import ScoreFn
+    from .fusion import _BufferSet
+    from .lowering import MatmulContext
+    m = fuser.attention[m2]
+    m1, x = m["m1"], m["x"]
+    Lq, Lk = shape_of(x)[-2:]
+    ctx = MatmulContext(numel(shape_of(x)[:-2]), Lq, Lk)
+    b = KernelBuilder(ctx)
+    L = _Tracking(b, _BufferSet(fuser.sns, {m1}), {m1})
+    dt = m1.meta["dtype"]
+    L.reduction_values[m1] = b.emit("qk" if dt in (_dt.float32, _dt.float64) else f"qk.to({tl_type(dt)})", dt, 2)
+    v = L.value(x, L.index_for(x))
+    acc = _dt.float64 if dt is _dt.float64 else _dt.float32
+    b.lines.append(f"s = {_block_value(v, 2, '[BLOCK_M, BLOCK_N]', acc)}")
+    params = _signature(b, type("K", (), {"stores": []})(), {})
+    loads = {n for n in b.loads}
+    return ScoreFn(params=params, lines=b.lines, name=", ".join(n.name for n in L.computed) or "scores",
+                   bytes_moved=0, flops=b.ops * numel(shape_of(x))), loads
+
+
+def _attention(fuser, kernel, index) -> KernelSpec:
+    from torchlite.kernels.attention import AttnOperand, render_attention
+    m2 = kernel.members[0]
+    m = fuser.attention[m2]
+    inner = m["inner"]
+    ops = []
+    for (base, strides, offset, runs), swap in zip(m["views"], (False, True, False)):
+        (osize, ostride), (isize, istride) = runs
+        if isize == 1 and inner > 1:            # one run over the whole batch: split it like the others
+            ostride, istride = ostride * inner, ostride
+        row, col = (strides[-1], strides[-2]) if swap else (strides[-2], strides[-1])
+        ops.append(AttnOperand(triton_type(base.meta["dtype"]), (ostride, istride, row, col), offset=offset))
+    score, _ = attention_score(fuser, m2)
+    q_shape, v_shape = shape_of(m["q"]), shape_of(m["v"])
+    Lq, D = q_shape[-2], q_shape[-1]
+    Lk, Dv = v_shape[-2], v_shape[-1]
+    batch = numel(shape_of(m2)[:-2])
+    computed = [m["m1"]] + sorted(m["absorbed"] - {m["m1"]}, key=lambda n: fuser.nodes.index(n)) + [m2]
+    title = f"attn_{index}"
+    spec = render_attention(title, batch_outer=batch // inner, batch_inner=inner, Lq=Lq, Lk=Lk, D=D, Dv=Dv,
+                            q=ops[0], k=ops[1], v=ops[2], out_dtype=triton_type(m2.meta["dtype"]), score=score,
+                            nodes=[n.name for n in computed], user_lines=_user_lines(computed))
+    return spec

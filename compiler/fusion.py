@@ -65,11 +65,14 @@ class FusionPolicy:
     - ``recompute_limit``: a value read by several consumers is recomputed in each (not stored) when its
       inlined cone has at most this many ops;
     - ``max_members``: SNs per kernel (keeps generated kernels a size a person can read);
-    - ``horizontal``: fuse SNs with no producer-consumer relation when they share an input.
+    - ``horizontal``: fuse SNs with no producer-consumer relation when they share an input;
+    - ``flash_attention``: compute ``matmul(softmax(score(q @ k^T)), v)`` in one kernel that never stores
+      the scores (``kernels/attention.py``).
     """
     recompute_limit = 8
     max_members = 32
     horizontal = True
+    flash_attention = True          # matmul(softmax(score(q @ k^T)), v) as one kernel; False: as written
 
     def materialize(self, node, n_users: int, cone_ops: int) -> tuple[bool, str]:
         if n_users > 1 and cone_ops > self.recompute_limit:
@@ -195,6 +198,78 @@ def split_batch(bshape, bstr):
     return None
 
 
+def _only_users(n, allowed) -> bool:
+    return all(u in allowed for u in n.users)
+
+
+def match_attention(m2, outputs) -> dict | None:
+    """``matmul(softmax(score(matmul(q, kT))), v)`` as decomposed (amax, sub, exp, sum, div; casts for half
+    types): the nodes a flash-attention kernel computes without storing the scores, or None.
+
+    ``score`` is any pointwise cone over the first matmul (a scale, a mask from ``tril``/``where``, an added
+    bias); every node of the pattern must be used only inside it, so nothing it swallows is needed elsewhere.
+    """
+    if m2.target.name != "matmul":
+        return None
+    p = m2.args[0]
+    cast_out = None
+    if hasattr(p, "op") and p.op == "call_function" and p.target.name == "cast":
+        cast_out, p = p, p.args[0]
+    if not (hasattr(p, "op") and p.op == "call_function" and p.target.name == "div"):
+        return None
+    e, ssum = p.args
+    if not all(hasattr(a, "op") and a.op == "call_function" for a in (e, ssum)):
+        return None
+    if e.target.name != "exp" or ssum.target.name != "sum" or ssum.args[0] is not e:
+        return None
+    sub = e.args[0]
+    if not (hasattr(sub, "op") and sub.op == "call_function" and sub.target.name == "sub"):
+        return None
+    x, amax = sub.args
+    if not (hasattr(amax, "op") and amax.op == "call_function" and amax.target.name == "amax" and amax.args[0] is x):
+        return None
+    nd = len(shape_of(x))
+    for r in (amax, ssum):
+        if tuple(d % nd for d in r.kwargs["dims"]) != (nd - 1,) or not r.kwargs["keepdim"]:
+            return None
+    # the score cone: pointwise/index nodes from x back to exactly one matmul
+    cone, m1, todo = set(), None, [x]
+    while todo:
+        n = todo.pop()
+        if n in cone or not hasattr(n, "op") or n.op != "call_function":
+            continue
+        if n.target.name == "matmul":
+            if m1 is not None and m1 is not n:
+                return None
+            m1 = n
+            continue
+        if classify(n) != "pointwise" or n.target.name in ("gather",):
+            return None
+        cone.add(n)
+        todo.extend(n.all_input_nodes)
+    if m1 is None or shape_of(m1) != shape_of(x):
+        return None
+    absorbed = cone | {m1, amax, sub, e, ssum, p} | ({cast_out} if cast_out is not None else set())
+    inside = absorbed | {m2}
+    for n in absorbed:
+        if n in outputs:
+            return None
+    # only the score chain may be read outside the cone (mask/bias inputs are fine: they are leaves of it)
+    for n in [m1, amax, sub, e, ssum, p] + ([cast_out] if cast_out is not None else []):
+        if not _only_users(n, inside):
+            return None
+    for n in cone:
+        if not _only_users(n, inside):
+            return None
+    q, kt = m1.args
+    v = m2.args[1]
+    dt = m1.meta["dtype"]
+    if not dt.is_floating_point or v.meta["dtype"] is not (cast_out or p).meta["dtype"] or \
+            len(shape_of(q)) < 2 or shape_of(q)[:-2] != shape_of(m2)[:-2]:
+        return None
+    return {"m1": m1, "x": x, "absorbed": absorbed, "q": q, "kt": kt, "v": v}
+
+
 class Fuser:
     """Runs the two steps on one graph; ``kernels`` (in a valid launch order) and ``decisions`` result."""
 
@@ -209,13 +284,29 @@ class Fuser:
         self.operands: dict = {}               # matmul node -> [(base, strides, offset)] * 2
         self.kernel_of: dict = {}
         self.kernels: list[Kernel] = []
+        self.attention: dict = {}              # matmul node -> match_attention() result
+        self.absorbed: set = set()             # nodes a flash-attention kernel computes internally
 
     # -- step 1 -------------------------------------------------------------------------------------------
     def materialize(self) -> None:
         outputs = set(self.outputs)
+        absorbed: set = set()
+        if self.policy.flash_attention:
+            for n in self.nodes:
+                if n.op == "call_function" and n.target.name == "matmul" and n not in absorbed:
+                    m = match_attention(n, outputs)
+                    if m is not None and self._attention_operands(n, m):
+                        self.attention[n] = m
+                        absorbed |= m["absorbed"]
+                        self.decisions.append(Decision(n.name, None, True, "flash attention: the scores of "
+                                                       f"{m['m1'].name} stay on chip ({len(m['absorbed'])} nodes)"))
+        self.absorbed = absorbed
         for n in self.nodes:
             kind = classify(n)
-            if kind is None:
+            if kind is None or n in absorbed:
+                continue
+            if n in self.attention:
+                self.sns[n] = "attention"
                 continue
             if kind != "pointwise":
                 self.sns[n] = kind
@@ -244,9 +335,13 @@ class Fuser:
                 for a in n.all_input_nodes:
                     if a.op == "call_function":
                         self._force(a, f"an input of extern op {n.target.name}")
+            elif kind == "attention":
+                for base, _, _ in self.attention[n]["operands"]:
+                    if base.op == "call_function":
+                        self._force(base, "read by flash attention through a strided view")
         # Values read by several consumers: recompute when cheap, else store.
         for n in reversed(self.nodes):
-            if n in self.sns or classify(n) != "pointwise":
+            if n in self.sns or n in absorbed or classify(n) != "pointwise":
                 continue
             users = len(n.users)
             if users > 1:
@@ -254,6 +349,28 @@ class Fuser:
                 if store:
                     self.sns[n] = "pointwise"
                 self.decisions.append(Decision(n.name, None, not store, why))
+
+    def _attention_operands(self, m2, m) -> bool:
+        """q, k (rows = keys) and v as strided views of buffers with at most two batch runs, into ``m``."""
+        ops = []
+        from .indexing import contiguous_strides
+        for a in (m["q"], m["kt"], m["v"]):
+            sv = strided_view(a, self._is_buffer_or_candidate)
+            if sv is None:                      # computed operands (sdpa's scaled q and k) get a buffer
+                sv = (a, contiguous_strides(shape_of(a)), 0)
+            base, strides, offset = sv
+            bshape, bstr = shape_of(a)[:-2], strides[:-2]
+            runs = split_batch(bshape, bstr)
+            if runs is None or numel(bshape) != numel(shape_of(m2)[:-2]):
+                return False
+            ops.append((base, strides, offset, runs))
+        inner = {r[1][0] for _, _, _, r in ops if r[1][0] > 1}
+        if len(inner) > 1:
+            return False                    # q, k and v split their batch differently: one kernel can't walk them
+        m["inner"] = inner.pop() if inner else 1
+        m["operands"] = [(b, st, off) for b, st, off, _ in ops]
+        m["views"] = ops
+        return True
 
     def _is_buffer_or_candidate(self, n) -> bool:
         return n.op == "placeholder" or n in self.sns
@@ -313,6 +430,9 @@ class Fuser:
                 ctx = self.context_for(n)
                 self._new_kernel("matmul", ctx, n, "matmul template")
                 continue
+            if kind == "attention":
+                self._new_kernel("attention", None, n, "flash-attention template")
+                continue
             placed = False
             for k in sorted(self._candidates(n), key=lambda k: -k.index):
                 ok, why = self._try_join(k, n)
@@ -327,7 +447,7 @@ class Fuser:
         kind = self.sns[n]
         k_n = numel(shape_of(n))
         for k in self.kernels:
-            if k.kind == "extern":
+            if k.kind in ("extern", "attention"):
                 continue
             if kind == "reduction":
                 if k.kind == "reduction" and k.ctx.key() == self.context_for(n).key():
@@ -390,6 +510,10 @@ class Fuser:
             k.reads = set(n.all_input_nodes)
         elif kind == "matmul":
             k.reads = {sv[0] for sv in self.operands[n]}
+        elif kind == "attention":
+            from .codegen import attention_score
+            _, loads = attention_score(self, n)
+            k.reads = {sv[0] for sv in self.attention[n]["operands"]} | loads
         else:
             k.reads, _ = self.trial(ctx, [n])
         k.deps = {self.kernel_of[b].index for b in k.reads if b in self.kernel_of}

@@ -221,5 +221,44 @@ def test_attention_reads_q_k_v_from_a_packed_qkv_buffer_without_copies():
     def ref(qkv):
         q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)
         return _softmax(q @ k.transpose(0, 1, 3, 2) * 0.5) @ v
-    r = _check(fn, [_arr(B, T, 3 * H * D)], ref, kernels=3, rtol=1e-5, atol=1e-5)
-    assert [k.kind for k in r.kernels] == ["matmul", "reduction", "matmul"]      # no copy kernels
+    qkv = _arr(B, T, 3 * H * D)
+    r = _check(fn, [qkv], ref, kernels=1, rtol=1e-5, atol=1e-5)
+    assert r.kernels[0].kind == "attention"                     # flash attention: scores never stored
+
+    class AsWritten(FusionPolicy):
+        flash_attention = False
+
+    r = explain(fn, tl.tensor(qkv), policy=AsWritten())
+    assert [k.kind for k in r.kernels] == ["matmul", "reduction", "matmul"]      # and no copy kernels
+
+
+def test_causal_attention_with_a_mask_is_one_flash_kernel():
+    B, H, T, D = 2, 2, 19, 8
+
+    def fn(q, k, v):
+        s = (q @ k.transpose(-2, -1)) * (1.0 / D ** 0.5)
+        s = s.masked_fill(~tl.ones(T, T, device=q.device).tril().bool(), float("-inf"))
+        return s.softmax(-1) @ v
+
+    def ref(q, k, v):
+        s = q @ k.transpose(0, 1, 3, 2) / D ** 0.5
+        s = np.where(np.tril(np.ones((T, T))) > 0, s, -np.inf)
+        return _softmax(s) @ v
+    r = _check(fn, [_arr(B, H, T, D), _arr(B, H, T, D), _arr(B, H, T, D)], ref, kernels=1)
+    assert r.kernels[0].kind == "attention" and r.bytes_moved <= 4 * B * H * T * D * 4
+
+
+def test_scaled_dot_product_attention_never_stores_the_scores():
+    B, H, T, D = 1, 2, 17, 16
+
+    def fn(q, k, v):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    def ref(q, k, v):
+        s = q @ k.transpose(0, 1, 3, 2) / D ** 0.5
+        s = np.where(np.tril(np.ones((T, T))) > 0, s, -np.inf)
+        return _softmax(s) @ v
+    # sdpa scales q and k by sqrt(scale) each (PyTorch's math path): one pointwise kernel writes both, then
+    # the flash kernel; the scores are never stored
+    r = _check(fn, [_arr(B, H, T, D), _arr(B, H, T, D), _arr(B, H, T, D)], ref, kernels=2)
+    assert [k.kind for k in r.kernels] == ["pointwise", "attention"]

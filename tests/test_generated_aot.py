@@ -39,6 +39,8 @@ def _corpus():
         "linear_gelu": (lambda x: F.gelu(F.linear(x, w1, b1)), x),
         "linear_gelu_f16": (lambda x: F.gelu(F.linear(x, w1h, b1h)), xh),
         "attention": (lambda q: (q @ q.transpose(-2, -1) * 0.125).softmax(-1) @ q, q),
+        "attention_f16_causal": (lambda q: F.scaled_dot_product_attention(q, q, q, is_causal=True),
+                                 q.to(tl.float16).realize()),
     }
     specs = []
     for name, (fn, arg) in programs.items():
@@ -80,9 +82,9 @@ def test_pointwise_and_reduction_kernels_do_not_spill(compiled):
     assert not problems, "\n".join(problems)
 
 
-def test_matmul_kernels_fit_shared_memory_and_do_not_spill(compiled):
+def test_matmul_and_attention_kernels_fit_shared_memory_and_do_not_spill(compiled):
     specs, results = compiled
-    mm = [s for s in specs if s.kind == "matmul"]
-    assert mm
+    mm = [s for s in specs if s.kind in ("matmul", "attention")]
+    assert {s.kind for s in mm} == {"matmul", "attention"}
     problems = [p for s in mm for arch in (80, 90) for p in results[(s.name, arch)].problems()]
     assert not problems, "\n".join(problems)
