@@ -65,12 +65,14 @@ class FusionPolicy:
     - ``recompute_limit``: a value read by several consumers is recomputed in each (not stored) when its
       inlined cone has at most this many ops;
     - ``max_members``: SNs per kernel (keeps generated kernels a size a person can read);
+    - ``max_inline_depth``: the longest chain of inlined ops (deeper chains store an intermediate);
     - ``horizontal``: fuse SNs with no producer-consumer relation when they share an input;
     - ``flash_attention``: compute ``matmul(softmax(score(q @ k^T)), v)`` in one kernel that never stores
       the scores (``kernels/attention.py``).
     """
     recompute_limit = 8
     max_members = 32
+    max_inline_depth = 64           # longest chain of inlined ops before a value is stored (lowering recurses)
     horizontal = True
     flash_attention = True          # matmul(softmax(score(q @ k^T)), v) as one kernel; False: as written
 
@@ -339,6 +341,19 @@ class Fuser:
                 for base, _, _ in self.attention[n]["operands"]:
                     if base.op == "call_function":
                         self._force(base, "read by flash attention through a strided view")
+        # Long chains: lowering recurses along inlined producers, so a chain deeper than the policy's limit
+        # is cut by storing every max_inline_depth-th value (a 2000-op chain becomes a few kernels).
+        depth: dict = {}
+        for n in self.nodes:
+            if n.op != "call_function" or n in self.sns or n in absorbed or classify(n) != "pointwise":
+                continue
+            d = 1 + max((depth.get(a, 0) for a in n.all_input_nodes if a not in self.sns), default=0)
+            if d > self.policy.max_inline_depth:
+                self.sns[n] = "pointwise"
+                self.decisions.append(Decision(n.name, None, False, f"stored: an inlined chain {d - 1} ops deep "
+                                               f"(limit {self.policy.max_inline_depth})"))
+                d = 0
+            depth[n] = d
         # Values read by several consumers: recompute when cheap, else store.
         for n in reversed(self.nodes):
             if n in self.sns or n in absorbed or classify(n) != "pointwise":

@@ -262,3 +262,18 @@ def test_scaled_dot_product_attention_never_stores_the_scores():
     # the flash kernel; the scores are never stored
     r = _check(fn, [_arr(B, H, T, D), _arr(B, H, T, D), _arr(B, H, T, D)], ref, kernels=2)
     assert [k.kind for k in r.kernels] == ["pointwise", "attention"]
+
+
+def test_a_chain_thousands_of_ops_deep_compiles_without_recursion_errors():
+    def fn(x):
+        for _ in range(1000):
+            x = x * 1.0001 + 0.0001
+        return x
+
+    def ref(a):
+        y = a.astype(np.float32)
+        for _ in range(1000):
+            y = (y * np.float32(1.0001)).astype(np.float32) + np.float32(0.0001)
+        return y
+    r = _check(fn, [_arr(17)], ref, max_kernels=2, rtol=1e-6)
+    assert any("inlined chain" in d.reason for d in r.decisions)
