@@ -200,6 +200,8 @@ def _pointwise(fuser, kernel, index) -> KernelSpec:
         v = L.value(m, L.index_for(m))
         if m in kernel.stores:
             stores.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 1, "[XBLOCK]", m.meta["dtype"]))
+    # Buffers read only where this kernel writes (offset == xindex): an output may take one over in place.
+    kernel.elementwise_reads = {n for n, offs in b.loads.items() if offs == {Expr.of(ctx.xvar)}}
     block = pointwise_block(ctx.numel)
     title = f"{kernel_title(kernel, L.computed or kernel.members)}_{index}"
     body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)",

@@ -54,6 +54,7 @@ class Kernel:
     index: int = 0
     name: str = ""
     stores: list = field(default_factory=list)  # members other kernels or the caller read
+    elementwise_reads: set = field(default_factory=set)   # buffers read only at the element written (codegen)
 
     def __repr__(self) -> str:
         return f"Kernel({self.name or self.index}, {self.kind}, {[m.name for m in self.members]})"

@@ -213,6 +213,7 @@ def program_source(fuser, kernels, specs) -> tuple[str, int]:
         for m in (k.stores if k.kind != "extern" else k.members):
             future.setdefault((tuple(shape_of(m)), m.meta["dtype"]), []).append(i)
     lines, kernel_text = [], []
+    donated: set = set()
     imports = ["import triton", "import triton.language as tl", "from triton.language.extra import libdevice"]
     live = peak = 0
     pool: dict = {}                       # (nbytes, dtype) -> dead buffer names free for reuse
@@ -222,7 +223,13 @@ def program_source(fuser, kernels, specs) -> tuple[str, int]:
         for m in outs:
             key = (tuple(shape_of(m)), m.meta["dtype"])
             reuse = pool.get(key)
-            if reuse:
+            donor = next((r for r in sorted(k.elementwise_reads, key=lambda r: r.name)
+                          if last_use.get(r) == i and r not in pinned and r.op != "placeholder"
+                          and r not in donated and (tuple(shape_of(r)), r.meta["dtype"]) == key), None)
+            if donor is not None:                   # its last reader writes over it, element by element
+                donated.add(donor)
+                allocs.append(f"    buf_{m.name} = buf_{donor.name}  # in place: {donor.name} dies here")
+            elif reuse:
                 allocs.append(f"    buf_{m.name} = {reuse.pop()}")
             else:
                 allocs.append(f"    buf_{m.name} = rt.empty({tuple(shape_of(m))}, {m.meta['dtype'].short})")
@@ -244,7 +251,9 @@ def program_source(fuser, kernels, specs) -> tuple[str, int]:
         for r in dead:
             key = (tuple(shape_of(r)), r.meta["dtype"])
             wanted = sum(1 for j in future.get(key, ()) if j > i) - len(pool.get(key, ()))
-            if wanted > 0:
+            if r in donated:                        # its memory lives on as an output of this kernel
+                gone.append(f"buf_{r.name}")
+            elif wanted > 0:
                 pool.setdefault(key, []).append(f"buf_{r.name}")
             else:
                 gone.append(f"buf_{r.name}")
