@@ -54,6 +54,14 @@ def reduction_warps(xblock: int, rblock: int) -> int:
     return max(1, min(8, (xblock * rblock) // 512))
 
 
+_INT32_LIMIT = 2 ** 31        # tensors with this many elements or more index in int64
+
+
+def _pid(wide: bool) -> str:
+    """The program id; int64 when offsets can pass 2**31 (int32 arithmetic would wrap silently)."""
+    return "tl.program_id(0).to(tl.int64)" if wide else "tl.program_id(0)"
+
+
 # -- names and headers --------------------------------------------------------------------------------------
 def kernel_title(kernel, computed) -> str:
     """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from."""
@@ -204,11 +212,12 @@ def _pointwise(fuser, kernel, index) -> KernelSpec:
     kernel.elementwise_reads = {n for n, offs in b.loads.items() if offs == {Expr.of(ctx.xvar)}}
     block = pointwise_block(ctx.numel)
     title = f"{kernel_title(kernel, L.computed or kernel.members)}_{index}"
-    body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)",
+    wide = ctx.numel >= _INT32_LIMIT
+    body = [f"xoffset = {_pid(wide)} * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)",
             "xmask = xindex < xnumel"] + b.lines + stores
     if ctx.numel == 0:          # no element to compute (its indices fold to constants): a kernel that does nothing
         body = body[:3]
-    sig = _signature(b, kernel, {"xnumel": "i32"})
+    sig = _signature(b, kernel, {"xnumel": "i64" if wide else "i32"})
     header = _header(kernel, title, L.computed or kernel.members, f"pointwise over {ctx.numel} elements")
     return KernelSpec(title, "pointwise", _source(title, sig, {"XBLOCK": block}, header, body), sig,
                       {"XBLOCK": block}, grid=(max(1, -(-ctx.numel // block)),), num_warps=pointwise_warps(block),
@@ -340,8 +349,10 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     xblock, rblock, persistent = reduction_blocks(ctx.xnumel, ctx.rnumel)
     reductions = [m for m in kernel.members if fuser.sns[m] == "reduction"]
     b, L = _lowerer(fuser, kernel, ctx)
-    body = ["xoffset = tl.program_id(0) * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)[:, None]",
-            "xmask = xindex < xnumel", "rbase = tl.arange(0, RBLOCK)[None, :]"]
+    wide = numel(ctx.in_shape) >= _INT32_LIMIT
+    body = [f"xoffset = {_pid(wide)} * XBLOCK", "xindex = xoffset + tl.arange(0, XBLOCK)[:, None]",
+            "xmask = xindex < xnumel",
+            "rbase = tl.arange(0, RBLOCK)[None, :]" + (".to(tl.int64)" if wide else "")]
     helpers = []
     if any(m.target.name == "prod" for m in reductions):
         helpers.append("@triton.jit\ndef _prod_combine(a, b):\n    return a * b")
@@ -433,7 +444,7 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     computed = [n for n in (L.computed + reductions) if n is not None]
     computed = sorted(set(computed), key=lambda n: fuser.nodes.index(n))
     title = f"{kernel_title(kernel, computed)}_{index}"
-    sig = _signature(b, kernel, {"xnumel": "i32", "rnumel": "i32"})
+    sig = _signature(b, kernel, {"xnumel": "i64" if wide else "i32", "rnumel": "i64" if wide else "i32"})
     cx = {"XBLOCK": xblock, "RBLOCK": rblock}
     mode = "persistent (one row per block)" if persistent else f"looped ({n_phases} passes over each row)"
     header = _header(kernel, title, computed, f"{ctx.xnumel} rows of {ctx.rnumel}, {mode}")

@@ -42,6 +42,9 @@ def _corpus():
         "attention_f16_causal": (lambda q: F.scaled_dot_product_attention(q, q, q, is_causal=True),
                                  q.to(tl.float16).realize()),
     }
+    # tensors of 2**31 elements or more index in int64 (explain compiles without allocating anything)
+    programs["int64_indexing"] = (lambda _: ((tl.zeros(2 ** 31 + 5) * 2.0 + 1.0),
+                                             (tl.zeros(3, 2 ** 30) * 2.0).sum(-1)), x)
     specs = []
     for name, (fn, arg) in programs.items():
         r = explain(fn, arg)
@@ -70,6 +73,12 @@ def test_every_generated_kernel_compiles_for_sm80_and_sm90(compiled):
             r = results[(s.name, arch)]
             assert r.asm["ptx"] and r.asm["cubin"], f"{s.name} sm_{arch} has no PTX/cubin"
             assert r.n_regs > 0
+
+
+def test_kernels_over_2_31_elements_index_in_int64(compiled):
+    specs, _ = compiled
+    wide = [s for s in specs if s.signature.get("xnumel") == "i64"]
+    assert len(wide) == 2 and all("tl.program_id(0).to(tl.int64)" in s.source for s in wide)
 
 
 def test_pointwise_and_reduction_kernels_do_not_spill(compiled):
