@@ -65,7 +65,8 @@ def _pid(wide: bool) -> str:
 # -- names and headers --------------------------------------------------------------------------------------
 def kernel_title(kernel, computed) -> str:
     """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from."""
-    prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext", "attention": "attn"}[kernel.kind]
+    prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext", "attention": "attn",
+              "mlp": "mlp"}[kernel.kind]
     words = []
     for n in computed:
         w = n.meta.get("origin") or n.target.name
@@ -142,6 +143,8 @@ def generate_kernel(fuser, kernel, index: int) -> KernelSpec:
         return _matmul(fuser, kernel, index)
     if kernel.kind == "attention":
         return _attention(fuser, kernel, index)
+    if kernel.kind == "mlp":
+        return _mlp(fuser, kernel, index)
     raise ValueError(f"no Triton codegen for {kernel.kind} kernels")
 
 
@@ -558,3 +561,42 @@ def _attention(fuser, kernel, index) -> KernelSpec:
                             q=ops[0], k=ops[1], v=ops[2], out_dtype=triton_type(m2.meta["dtype"]), score=score,
                             nodes=[n.name for n in computed], user_lines=_user_lines(computed))
     return spec
+
+
+# -- fused MLP ----------------------------------------------------------------------------------------------
+def mlp_activation(fuser, out):
+    """The activation lines of a matched MLP (``fusion.match_mlp``): the cone from ``x @ W1`` to the hidden
+    activation, lowered over the template's hidden tile (``rm``, ``rh``) with the raw product as ``h``."""
+    from torchlite.kernels.mlp import Activation
+    from .fusion import _BufferSet
+    from .lowering import MlpHiddenContext
+    m = fuser.mlp[out]
+    m1, hidden = m["m1"], m["hidden"]
+    H = shape_of(m1)[-1]
+    ctx = MlpHiddenContext(numel(shape_of(m1)) // H, H)
+    b = KernelBuilder(ctx)
+    L = _Tracking(b, _BufferSet(fuser.sns, {m1}), {m1})
+    dt = m1.meta["dtype"]
+    L.reduction_values[m1] = b.emit("h" if dt is _dt.float32 else f"h.to({tl_type(dt)})", dt, 2)
+    v = L.value(hidden, L.index_for(hidden))
+    b.lines.append(f"a = {_block_value(v, 2, '[BLOCK_M, BLOCK_H]', _dt.float32)}")
+    params = _signature(b, type("K", (), {"stores": []})(), {})
+    return Activation(lines=b.lines, params=params, name=", ".join(n.name for n in L.computed) or "identity"), \
+        set(b.loads)
+
+
+def _mlp(fuser, kernel, index) -> KernelSpec:
+    from torchlite.kernels.mlp import MlpOperand, render_mlp
+    out = kernel.members[0]
+    m = fuser.mlp[out]
+    (xb, xs, xo), (w1b, w1s, w1o), (w2b, w2s, w2o) = m["operands"]
+    dt = triton_type(m["m1"].meta["dtype"])
+    act, _ = mlp_activation(fuser, out)
+    K, H, N = shape_of(m["x"])[-1], shape_of(m["m1"])[-1], shape_of(m["m2"])[-1]
+    M = numel(shape_of(m["m1"])) // H
+    computed = sorted(m["absorbed"] | {out}, key=lambda n: fuser.nodes.index(n))
+    return render_mlp(f"mlp_{index}", M=M, K=K, H=H, N=N, x=MlpOperand(dt, xs, xo), w1=MlpOperand(dt, w1s, w1o),
+                      w2=MlpOperand(dt, w2s, w2o), b1=None,
+                      b2=triton_type(m["b2"].meta["dtype"]) if m["b2"] is not None else None,
+                      out_dtype=triton_type(out.meta["dtype"]), activation=act, round_hidden=False,
+                      nodes=[n.name for n in computed], user_lines=_user_lines(computed))

@@ -69,13 +69,16 @@ class FusionPolicy:
     - ``max_inline_depth``: the longest chain of inlined ops (deeper chains store an intermediate);
     - ``horizontal``: fuse SNs with no producer-consumer relation when they share an input;
     - ``flash_attention``: compute ``matmul(softmax(score(q @ k^T)), v)`` in one kernel that never stores
-      the scores (``kernels/attention.py``).
+      the scores (``kernels/attention.py``);
+    - ``fused_mlp``: compute ``act(x @ W1) @ W2`` in one kernel that never stores the hidden activation
+      (``kernels/mlp.py``), when nothing else reads it (training keeps it for backward: no fusion then).
     """
     recompute_limit = 8
     max_members = 32
     max_inline_depth = 64           # longest chain of inlined ops before a value is stored (lowering recurses)
     horizontal = True
     flash_attention = True          # matmul(softmax(score(q @ k^T)), v) as one kernel; False: as written
+    fused_mlp = True                # matmul(act(matmul(x, W1)), W2) as one kernel when the hidden has no other use
 
     def materialize(self, node, n_users: int, cone_ops: int) -> tuple[bool, str]:
         if n_users > 1 and cone_ops > self.recompute_limit:
@@ -273,6 +276,54 @@ def match_attention(m2, outputs) -> dict | None:
     return {"m1": m1, "x": x, "absorbed": absorbed, "q": q, "kt": kt, "v": v}
 
 
+def match_mlp(m2, outputs) -> dict | None:
+    """``matmul(act(matmul(x, W1)), W2)`` (+ a bias vector on the result) where the hidden activation is used
+    only by the second matmul: the nodes a fused MLP kernel computes without storing the hidden, or None.
+
+    ``act`` is any pointwise cone over the first matmul (a bias add, relu, gelu, ...). The weights are 2-d
+    strided views (a Linear weight transposed); the second layer is at most 128 wide (one column block, so
+    the hidden is computed once per row block).
+    """
+    if m2.target.name != "matmul" or len(shape_of(m2.args[1])) != 2 or shape_of(m2)[-1] > 128:
+        return None
+    a = m2.args[0]
+    cone, m1, todo = set(), None, [a]
+    while todo:
+        n = todo.pop()
+        if n in cone or not hasattr(n, "op") or n.op != "call_function":
+            continue
+        if n.target.name == "matmul":
+            if m1 is not None and m1 is not n:
+                return None
+            m1 = n
+            continue
+        if classify(n) != "pointwise" or n.target.name in ("gather",):
+            return None
+        cone.add(n)
+        todo.extend(n.all_input_nodes)
+    if m1 is None or shape_of(m1) != shape_of(a) or len(shape_of(m1.args[1])) != 2:
+        return None
+    absorbed = cone | {m1}
+    if any(n in outputs for n in absorbed) or not all(_only_users(n, absorbed | {m2}) for n in absorbed):
+        return None
+    if not m1.meta["dtype"].is_floating_point or m1.meta["dtype"].name == "float64" \
+            or m2.meta["dtype"] is not m1.meta["dtype"]:
+        return None
+    # a bias vector added to the result joins the kernel
+    out, b2 = m2, None
+    users = list(m2.users)
+    if len(users) == 1 and users[0].op == "call_function" and users[0].target.name == "add" \
+            and m2 not in outputs:
+        add = users[0]
+        other = add.args[1] if add.args[0] is m2 else add.args[0]
+        if hasattr(other, "op") and other.op == "placeholder" and tuple(shape_of(other)) == (shape_of(m2)[-1],) \
+                and other.meta["dtype"] is m2.meta["dtype"] and add.meta["dtype"] is m2.meta["dtype"]:
+            out, b2 = add, other
+            absorbed = absorbed | {m2}
+    return {"m1": m1, "m2": m2, "hidden": a, "absorbed": absorbed, "out": out, "b2": b2,
+            "x": m1.args[0], "w1": m1.args[1], "w2": m2.args[1]}
+
+
 class Fuser:
     """Runs the two steps on one graph; ``kernels`` (in a valid launch order) and ``decisions`` result."""
 
@@ -288,6 +339,7 @@ class Fuser:
         self.kernel_of: dict = {}
         self.kernels: list[Kernel] = []
         self.attention: dict = {}              # matmul node -> match_attention() result
+        self.mlp: dict = {}                    # output node -> match_mlp() result
         self.absorbed: set = set()             # nodes a flash-attention kernel computes internally
 
     # -- step 1 -------------------------------------------------------------------------------------------
@@ -303,6 +355,18 @@ class Fuser:
                         absorbed |= m["absorbed"]
                         self.decisions.append(Decision(n.name, None, True, "flash attention: the scores of "
                                                        f"{m['m1'].name} stay on chip ({len(m['absorbed'])} nodes)"))
+        if self.policy.fused_mlp:
+            # from the output side, so a deep MLP pairs its last two layers (whose input activation would
+            # otherwise be stored) rather than its first two
+            for n in reversed(self.nodes):
+                if n.op == "call_function" and n.target.name == "matmul" and n not in absorbed:
+                    m = match_mlp(n, outputs)
+                    if m is not None and not (m["absorbed"] | {m["out"]}) & (absorbed | set(self.mlp)) \
+                            and self._mlp_operands(m):
+                        self.mlp[m["out"]] = m
+                        absorbed |= m["absorbed"]
+                        self.decisions.append(Decision(m["out"].name, None, True, "fused MLP: the hidden "
+                                                       f"activation {m['hidden'].name} stays on chip"))
         self.absorbed = absorbed
         for n in self.nodes:
             kind = classify(n)
@@ -310,6 +374,9 @@ class Fuser:
                 continue
             if n in self.attention:
                 self.sns[n] = "attention"
+                continue
+            if n in self.mlp:
+                self.sns[n] = "mlp"
                 continue
             if kind != "pointwise":
                 self.sns[n] = kind
@@ -338,6 +405,10 @@ class Fuser:
                 for a in n.all_input_nodes:
                     if a.op == "call_function":
                         self._force(a, f"an input of extern op {n.target.name}")
+            elif kind == "mlp":
+                for base, _, _ in self.mlp[n]["operands"]:
+                    if base.op == "call_function":
+                        self._force(base, "read by a fused MLP through a strided view")
             elif kind == "attention":
                 for base, _, _ in self.attention[n]["operands"]:
                     if base.op == "call_function":
@@ -386,6 +457,22 @@ class Fuser:
         m["inner"] = inner.pop() if inner else 1
         m["operands"] = [(b, st, off) for b, st, off, _ in ops]
         m["views"] = ops
+        return True
+
+    def _mlp_operands(self, m) -> bool:
+        """x as rows of a strided 2-d view (its leading dims merged), W1 and W2 as 2-d strided views."""
+        from .indexing import contiguous_strides
+        ops = []
+        for a in (m["x"], m["w1"], m["w2"]):
+            sv = strided_view(a, self._is_buffer_or_candidate)
+            if sv is None:
+                sv = (a, contiguous_strides(shape_of(a)), 0)
+            base, strides, offset = sv
+            runs = split_batch(shape_of(a)[:-1], strides[:-1])     # rows: one strided run
+            if runs is None or runs[1][0] > 1:
+                return False
+            ops.append((base, (runs[0][1] if runs[0][0] > 1 else 0, strides[-1]), offset))
+        m["operands"] = ops
         return True
 
     def _is_buffer_or_candidate(self, n) -> bool:
@@ -449,6 +536,9 @@ class Fuser:
             if kind == "attention":
                 self._new_kernel("attention", None, n, "flash-attention template")
                 continue
+            if kind == "mlp":
+                self._new_kernel("mlp", None, n, "fused MLP template")
+                continue
             placed = False
             for k in sorted(self._candidates(n), key=lambda k: -k.index):
                 ok, why = self._try_join(k, n)
@@ -463,7 +553,7 @@ class Fuser:
         kind = self.sns[n]
         k_n = numel(shape_of(n))
         for k in self.kernels:
-            if k.kind in ("extern", "attention"):
+            if k.kind in ("extern", "attention", "mlp"):
                 continue
             if kind == "reduction":
                 if k.kind == "reduction" and k.ctx.key() == self.context_for(n).key():
@@ -526,6 +616,11 @@ class Fuser:
             k.reads = set(n.all_input_nodes)
         elif kind == "matmul":
             k.reads = {sv[0] for sv in self.operands[n]}
+        elif kind == "mlp":
+            from .codegen import mlp_activation
+            _, loads = mlp_activation(self, n)
+            m = self.mlp[n]
+            k.reads = {sv[0] for sv in m["operands"]} | loads | ({m["b2"]} if m["b2"] is not None else set())
         elif kind == "attention":
             from .codegen import attention_score
             _, loads = attention_score(self, n)

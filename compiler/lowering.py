@@ -166,6 +166,22 @@ class MatmulContext(KernelContext):
         return ("matmul", self.batch, self.M, self.N)
 
 
+class MlpHiddenContext(KernelContext):
+    """The hidden tile of the fused MLP template: rows ``rm`` and hidden columns ``rh``."""
+    kind = "matmul"
+    zero_block = "(rm + rh)"
+
+    def __init__(self, M: int, H: int):
+        self.M, self.H = M, H
+        self.flat = Expr.of(Var("rm", M)) * H + Var("rh", H)
+
+    def native_flat(self, n):
+        return self.flat if numel(shape_of(n)) == self.M * self.H else None
+
+    def mask(self, level):
+        return "((rm < M) & mask_h)"
+
+
 # -- emitting statements ------------------------------------------------------------------------------------
 @dataclass
 class KernelBuilder:

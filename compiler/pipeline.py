@@ -283,6 +283,13 @@ def _strip_imports(src: str) -> str:
 def _launch_args(fuser, k, spec) -> str:
     by_param = {}
     nodes = {n.name: n for n in fuser.nodes}
+    if k.kind == "mlp":
+        m = fuser.mlp[k.members[0]]
+        (xb, _, _), (w1b, _, _), (w2b, _, _) = m["operands"]
+        by_param.update(x_ptr=_var(xb), w1_ptr=_var(w1b), w2_ptr=_var(w2b), out_ptr=f"buf_{k.members[0].name}",
+                        M=str(numel(shape_of(m["m1"])) // shape_of(m["m1"])[-1]))
+        if m["b2"] is not None:
+            by_param["b2_ptr"] = _var(m["b2"])
     if k.kind == "attention":
         m = fuser.attention[k.members[0]]
         (qb, _, _), (kb, _, _), (vb, _, _) = m["operands"]

@@ -153,7 +153,15 @@ def test_mlp_forward_of_three_layers_is_three_kernels():
         h = np.maximum(x @ w1.T + b1, 0)
         h = np.maximum(h @ w2.T + b2, 0)
         return h @ w3.T
-    _check(fn, [_arr(17, 16), w1, b1, w2, b2, w3], ref, kernels=3, rtol=1e-4, atol=1e-4)
+    # as written: each linear with its bias and activation is one kernel
+    class AsWritten(FusionPolicy):
+        fused_mlp = False
+
+    r = explain(fn, *_on("cpu", _arr(17, 16), w1, b1, w2, b2, w3), policy=AsWritten())
+    assert [k.kind for k in r.kernels] == ["matmul", "matmul", "matmul"]
+    # by default the last two layers become one fused MLP kernel (their hidden activation never stored)
+    r = _check(fn, [_arr(17, 16), w1, b1, w2, b2, w3], ref, kernels=2, rtol=1e-4, atol=1e-4)
+    assert [k.kind for k in r.kernels] == ["matmul", "mlp"]
 
 
 def test_movement_ops_fold_into_index_arithmetic():
@@ -286,3 +294,26 @@ def test_an_elementwise_kernel_writes_over_a_buffer_it_is_the_last_reader_of():
     r = _check(fn, [_arr(4, 9) * 0.1], lambda a: np.exp(np.cumsum(a, -1) * 2), kernels=2, rtol=1e-5)
     assert "buf_exp = buf_cumsum  # in place: cumsum dies here" in r.program
     assert r.peak_bytes == 4 * 9 * 4                  # one buffer for both
+
+
+def test_two_layer_gelu_mlp_is_one_fused_kernel_and_training_keeps_the_hidden():
+    from math import erf
+    verf = np.vectorize(erf)
+    w1, b1, w2, b2 = _arr(40, 24), _arr(40), _arr(12, 40), _arr(12)
+
+    def fn(x, w1, b1, w2, b2):
+        return F.linear(F.gelu(F.linear(x, w1, b1)), w2, b2)
+
+    def ref(x, w1, b1, w2, b2):
+        h = x @ w1.T + b1
+        return (0.5 * h * (1 + verf(h / np.sqrt(2)))) @ w2.T + b2
+    r = _check(fn, [_arr(33, 24), w1, b1, w2, b2], ref, kernels=1, rtol=1e-4, atol=1e-4)
+    assert r.kernels[0].kind == "mlp" and r.bytes_moved < 2 * (33 * 24 + 40 * 24 + 12 * 40 + 33 * 12) * 4
+
+    # when backward needs the hidden activation, the layers stay separate kernels and it is stored
+    x = tl.tensor(_arr(33, 24))
+    w = tl.tensor(w1, requires_grad=True)
+    h = F.gelu(F.linear(x, w, tl.tensor(b1)))
+    out = F.linear(h, tl.tensor(w2), tl.tensor(b2))
+    r2 = explain(lambda: (out, h))
+    assert "mlp" not in [k.kind for k in r2.kernels]

@@ -23,6 +23,7 @@ def _corpus():
     long = tl.randn(8, 8192).realize()
     w1, b1 = tl.randn(1024, 512).realize(), tl.randn(1024).realize()
     w1h, b1h = w1.to(tl.float16).realize(), b1.to(tl.float16).realize()
+    w2h = tl.randn(128, 1024).to(tl.float16).realize()
     g = tl.ones(512).realize()
     t = tl.tensor(np.arange(256) % 512)
     q = tl.randn(4, 8, 128, 64).realize()
@@ -38,6 +39,7 @@ def _corpus():
         "argmax": (lambda x: x.argmax(-1), x),
         "linear_gelu": (lambda x: F.gelu(F.linear(x, w1, b1)), x),
         "linear_gelu_f16": (lambda x: F.gelu(F.linear(x, w1h, b1h)), xh),
+        "fused_mlp_f16": (lambda x: F.linear(F.gelu(F.linear(x, w1h, b1h)), w2h), xh),
         "attention": (lambda q: (q @ q.transpose(-2, -1) * 0.125).softmax(-1) @ q, q),
         "attention_f16_causal": (lambda q: F.scaled_dot_product_attention(q, q, q, is_causal=True),
                                  q.to(tl.float16).realize()),
@@ -91,9 +93,9 @@ def test_pointwise_and_reduction_kernels_do_not_spill(compiled):
     assert not problems, "\n".join(problems)
 
 
-def test_matmul_and_attention_kernels_fit_shared_memory_and_do_not_spill(compiled):
+def test_template_kernels_fit_shared_memory_and_do_not_spill(compiled):
     specs, results = compiled
-    mm = [s for s in specs if s.kind in ("matmul", "attention")]
-    assert {s.kind for s in mm} == {"matmul", "attention"}
+    mm = [s for s in specs if s.kind in ("matmul", "attention", "mlp")]
+    assert {s.kind for s in mm} == {"matmul", "attention", "mlp"}
     problems = [p for s in mm for arch in (80, 90) for p in results[(s.name, arch)].problems()]
     assert not problems, "\n".join(problems)
