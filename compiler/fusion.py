@@ -208,6 +208,28 @@ def _only_users(n, allowed) -> bool:
     return all(u in allowed for u in n.users)
 
 
+def _cone_to_matmul(top):
+    """``(cone, m1)``: the pointwise/index nodes computing ``top`` from exactly one matmul ``m1`` of
+    ``top``'s shape (placeholders and buffers may feed the cone too); None if there is no such matmul."""
+    cone, m1, todo = set(), None, [top]
+    while todo:
+        n = todo.pop()
+        if n in cone or not hasattr(n, "op") or n.op != "call_function":
+            continue
+        if n.target.name == "matmul":
+            if m1 is not None and m1 is not n:
+                return None
+            m1 = n
+            continue
+        if classify(n) != "pointwise" or n.target.name in ("gather",):
+            return None
+        cone.add(n)
+        todo.extend(n.all_input_nodes)
+    if m1 is None or shape_of(m1) != shape_of(top):
+        return None
+    return cone, m1
+
+
 def match_attention(m2, outputs) -> dict | None:
     """``matmul(softmax(score(matmul(q, kT))), v)`` as decomposed (amax, sub, exp, sum, div; casts for half
     types): the nodes a flash-attention kernel computes without storing the scores, or None.
@@ -238,23 +260,10 @@ def match_attention(m2, outputs) -> dict | None:
     for r in (amax, ssum):
         if tuple(d % nd for d in r.kwargs["dims"]) != (nd - 1,) or not r.kwargs["keepdim"]:
             return None
-    # the score cone: pointwise/index nodes from x back to exactly one matmul
-    cone, m1, todo = set(), None, [x]
-    while todo:
-        n = todo.pop()
-        if n in cone or not hasattr(n, "op") or n.op != "call_function":
-            continue
-        if n.target.name == "matmul":
-            if m1 is not None and m1 is not n:
-                return None
-            m1 = n
-            continue
-        if classify(n) != "pointwise" or n.target.name in ("gather",):
-            return None
-        cone.add(n)
-        todo.extend(n.all_input_nodes)
-    if m1 is None or shape_of(m1) != shape_of(x):
+    found = _cone_to_matmul(x)                  # the score cone
+    if found is None:
         return None
+    cone, m1 = found
     absorbed = cone | {m1, amax, sub, e, ssum, p} | ({cast_out} if cast_out is not None else set())
     inside = absorbed | {m2}
     for n in absorbed:
@@ -287,22 +296,10 @@ def match_mlp(m2, outputs) -> dict | None:
     if m2.target.name != "matmul" or len(shape_of(m2.args[1])) != 2 or shape_of(m2)[-1] > 128:
         return None
     a = m2.args[0]
-    cone, m1, todo = set(), None, [a]
-    while todo:
-        n = todo.pop()
-        if n in cone or not hasattr(n, "op") or n.op != "call_function":
-            continue
-        if n.target.name == "matmul":
-            if m1 is not None and m1 is not n:
-                return None
-            m1 = n
-            continue
-        if classify(n) != "pointwise" or n.target.name in ("gather",):
-            return None
-        cone.add(n)
-        todo.extend(n.all_input_nodes)
-    if m1 is None or shape_of(m1) != shape_of(a) or len(shape_of(m1.args[1])) != 2:
+    found = _cone_to_matmul(a)                  # the activation cone
+    if found is None or len(shape_of(found[1].args[1])) != 2:
         return None
+    cone, m1 = found
     absorbed = cone | {m1}
     if any(n in outputs for n in absorbed) or not all(_only_users(n, absorbed | {m2}) for n in absorbed):
         return None

@@ -44,7 +44,6 @@ DMMA on sm_80/sm_90); fp32 inputs use IEEE fp32 dots (``input_precision="ieee"``
 from __future__ import annotations
 
 import ast
-import keyword
 import math
 import numbers
 import textwrap
@@ -52,8 +51,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..compiler.kernel import KernelSpec
-from .matmul import DTYPES, ITEMSIZE, MAX_GRID_Y, MIN_DOT, SM_COUNT, TL_DTYPE, _TRITON_TYPE, _cdiv, _next_pow2
+from .matmul import DTYPES, ITEMSIZE, MAX_GRID_Y, MIN_DOT, SM_COUNT, TL_DTYPE, _cdiv, _next_pow2
 from .matmul import _format_params
+from ._hooks import check_hook
 
 # Heuristic constants, each with its reason.
 ATTN_SMEM = 96 * 1024         # shared memory for q + the K/V pipeline: fits every sm_80+ part (99 KiB on sm_86/89)
@@ -323,50 +323,9 @@ _LSE = '''\
 '''
 
 
-class _Assigned(ast.NodeVisitor):
-    """The names a block of statements binds (assignments, loop targets, walrus, imports, defs)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, (ast.Store, ast.Del)):
-            self.names.add(node.id)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        self.names.add(node.name)
-
-
 def _check_score(score: ScoreFn) -> list[str]:
     """Validate ``score`` and return its lines, dedented, one per source line."""
-    names = list(score.params) + list(score.constexprs)
-    for name in names:
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"ScoreFn: parameter name {name!r} is not a Python identifier")
-        if name in _RESERVED:
-            raise ValueError(f"ScoreFn: parameter {name!r} shadows a name the attention template defines; "
-                             f"rename it (reserved: {sorted(_RESERVED)})")
-    if len(set(names)) != len(names):
-        raise ValueError(f"ScoreFn: parameter names repeat: {names}")
-    for name, ty in score.params.items():
-        if not isinstance(ty, str) or not _TRITON_TYPE.match(ty):
-            raise ValueError(f"ScoreFn: parameter {name!r} has type {ty!r}, not a Triton type like "
-                             f"'*fp16', 'fp32' or 'i32'")
-    lines = textwrap.dedent("\n".join(score.lines)).splitlines()
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError as e:
-        raise ValueError(f"ScoreFn: lines are not valid Python: {e.msg} in line {e.lineno}: "
-                         f"{e.text!r}") from None
-    assigned = _Assigned()
-    assigned.visit(tree)
-    if "s" not in assigned.names:
-        raise ValueError(f"ScoreFn: lines never assign s, the score tile the softmax reads: {lines}")
-    clobbered = sorted((assigned.names & _RESERVED) - {"s"})
-    if clobbered:
-        raise ValueError(f"ScoreFn: lines assign {clobbered}, which the attention template defines and uses "
-                         f"after them; use other names for temporaries")
-    return lines
+    return check_hook("ScoreFn", "attention", score.params, score.constexprs, score.lines, _RESERVED, assigns="s")
 
 
 def _dot_kwargs(dtype: str) -> str:

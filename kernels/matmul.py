@@ -27,15 +27,13 @@ accumulator; there is no tf32-style shortcut for it.
 """
 from __future__ import annotations
 
-import ast
-import keyword
 import numbers
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..compiler.kernel import KernelSpec
+from ._hooks import check_hook
 
 DTYPES = ("fp16", "bf16", "fp32", "fp64")
 ITEMSIZE = {"fp16": 2, "bf16": 2, "fp32": 4, "fp64": 8}
@@ -56,7 +54,6 @@ _RESERVED = frozenset(("tl", "triton", "a_ptr", "b_ptr", "pid", "pid_b", "num_pi
                        "num_pid_in_group", "group_id", "first_pid_m", "group_size_m", "pid_m", "pid_n",
                        "offs_m", "offs_n", "offs_am", "offs_bn", "offs_k", "a_ptrs", "b_ptrs", "acc", "k", "a",
                        "b", "rm", "rn", "mask") + _SIZE_NAMES + _STRIDE_NAMES + _TILE_NAMES)
-_TRITON_TYPE = re.compile(r"^\*?k?(fp16|bf16|fp32|fp64|i1|i8|i16|i32|i64|u8|u16|u32|u64|fp8e4nv|fp8e5)$")
 
 
 @dataclass(frozen=True)
@@ -263,32 +260,13 @@ def {name}({params}):
 
 def _check_epilogue(ep: Epilogue) -> list[str]:
     """Validate ``ep`` and return its lines, dedented, one per source line."""
-    names = list(ep.params) + list(ep.constexprs)
-    for name in names:
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"Epilogue: parameter name {name!r} is not a Python identifier")
-        if name in _RESERVED:
-            raise ValueError(f"Epilogue: parameter {name!r} shadows a name the matmul template defines; "
-                             f"rename it (reserved: {sorted(_RESERVED)})")
-    if len(set(names)) != len(names):
-        raise ValueError(f"Epilogue: parameter names repeat: {names}")
-    for name, ty in ep.params.items():
-        if not isinstance(ty, str) or not _TRITON_TYPE.match(ty):
-            raise ValueError(f"Epilogue: parameter {name!r} has type {ty!r}, not a Triton type like "
-                             f"'*fp16', 'fp32' or 'i32'")
     for name in ep.out_params:
         if not ep.params.get(name, "").startswith("*"):
             raise ValueError(f"Epilogue: out_params names {name!r}, which is not a pointer parameter "
                              f"of params {ep.params}")
-    lines = textwrap.dedent("\n".join(ep.lines)).splitlines()
-    if not any(line.strip() for line in lines):
+    if not any(line.strip() for line in textwrap.dedent("\n".join(ep.lines)).splitlines()):
         raise ValueError("Epilogue: lines are empty; an epilogue must at least store acc")
-    try:
-        ast.parse("\n".join(lines))
-    except SyntaxError as e:
-        raise ValueError(f"Epilogue: lines are not valid Python: {e.msg} in line {e.lineno}: "
-                         f"{e.text!r}") from None
-    return lines
+    return check_hook("Epilogue", "matmul", ep.params, ep.constexprs, ep.lines, _RESERVED)
 
 
 def _format_params(name: str, runtime: list[str], constexpr: list[str], width: int = 110) -> str:

@@ -29,16 +29,15 @@ fp32 inputs use IEEE fp32 dots (``input_precision="ieee"``, FMA units, no tf32);
 """
 from __future__ import annotations
 
-import ast
-import keyword
 import numbers
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..compiler.kernel import KernelSpec
-from .attention import _Assigned, _dot_kwargs
-from .matmul import ITEMSIZE, MIN_DOT, SM_COUNT, TL_DTYPE, _TRITON_TYPE, _cdiv, _format_params, _next_pow2
+from ._hooks import check_hook
+from .attention import _dot_kwargs
+from .matmul import ITEMSIZE, MIN_DOT, SM_COUNT, TL_DTYPE, _cdiv, _format_params, _next_pow2
 
 MLP_DTYPES = ("fp16", "bf16", "fp32")
 
@@ -269,30 +268,7 @@ _B2 = '''\
 
 def _check_activation(act: Activation) -> list[str]:
     """Validate ``act`` and return its lines, dedented, one per source line."""
-    for name, ty in act.params.items():
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"Activation: parameter name {name!r} is not a Python identifier")
-        if name in _RESERVED:
-            raise ValueError(f"Activation: parameter {name!r} shadows a name the MLP template defines; "
-                             f"rename it (reserved: {sorted(_RESERVED)})")
-        if not isinstance(ty, str) or not _TRITON_TYPE.match(ty):
-            raise ValueError(f"Activation: parameter {name!r} has type {ty!r}, not a Triton type like "
-                             f"'*fp16', 'fp32' or 'i32'")
-    lines = textwrap.dedent("\n".join(act.lines)).splitlines()
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError as e:
-        raise ValueError(f"Activation: lines are not valid Python: {e.msg} in line {e.lineno}: "
-                         f"{e.text!r}") from None
-    assigned = _Assigned()
-    assigned.visit(tree)
-    if "a" not in assigned.names:
-        raise ValueError(f"Activation: lines never assign a, the activated hidden tile: {lines}")
-    clobbered = sorted((assigned.names & _RESERVED) - {"a"})
-    if clobbered:
-        raise ValueError(f"Activation: lines assign {clobbered}, which the MLP template defines and uses "
-                         f"after them; use other names for temporaries")
-    return lines
+    return check_hook("Activation", "MLP", act.params, {}, act.lines, _RESERVED, assigns="a")
 
 
 def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: MlpOperand, w2: MlpOperand,
