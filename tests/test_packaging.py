@@ -40,3 +40,15 @@ def test_cli_lists_ops_and_refuses_an_unknown_kind(capsys):
     assert "arange" in out and "linspace" in out and "matmul" not in out
     assert main(["ops", "no-such-kind"]) == 2
     assert "the kinds are:" in capsys.readouterr().err
+
+
+def test_cli_info_says_which_devices_are_available_and_why_not(capsys):
+    from torchlite.cli import main
+    import torchlite
+    assert main(["info"]) == 0
+    out = " ".join(capsys.readouterr().out.replace("│", " ").split())     # the table's cells, unwrapped
+    assert "device interpret available" in out and "device cpu available" in out
+    if not torchlite.cuda.is_available():
+        assert "device cuda not available:" in out
+        if "cuda-core is not installed" in out:          # the install hint survives rich's markup
+            assert "pip install torchlite[cuda]" in out

@@ -15,6 +15,7 @@ import sys
 def _info(args) -> int:
     from importlib import metadata
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
     import torchlite
     from torchlite.devices import _KNOWN, backend_for, device
@@ -33,7 +34,7 @@ def _info(args) -> int:
             backend_for(device(name))
             t.add_row(f"device {name}", "available")
         except RuntimeError as e:
-            t.add_row(f"device {name}", f"not available: {str(e).split(': ', 1)[-1]}")
+            t.add_row(f"device {name}", escape(f"not available: {str(e).split(': ', 1)[-1]}"))
     t.add_row("registered ops", str(len(torchlite.ops.REGISTRY)))
     Console().print(t)
     return 0
