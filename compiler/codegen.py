@@ -242,14 +242,15 @@ _ACC = {_dt.float16: _dt.float32, _dt.bfloat16: _dt.float32}
 
 
 def _identity(op: str, dtype) -> str:
+    """The value masked-off lanes take so they never win the reduction ``op``."""
     if op in ("sum", "any"):
         return "0"
     if op in ("prod", "all"):
         return "1"
-    big = "float('inf')" if dtype.is_floating_point else str(_int_limit(dtype, op in ("amin", "argmin")))
-    if op in ("amax", "argmax"):
-        return big if not dtype.is_floating_point else "float('-inf')"
-    return big if dtype.is_floating_point else big
+    lowest = op in ("amax", "argmax")               # maxima start from the bottom, minima from the top
+    if dtype.is_floating_point:
+        return "float('-inf')" if lowest else "float('inf')"
+    return str(_int_limit(dtype, high=not lowest))
 
 
 def _int_limit(dtype, high: bool) -> int:
@@ -273,9 +274,7 @@ def _reduce_persistent(b: KernelBuilder, op: str, v: Value, out_dtype) -> str:
         acc = _ACC.get(out_dtype, out_dtype)
         x = v.expr if src_dtype is acc else f"{v.expr}.to({tl_type(acc)})"
         masked = b.emit(f"tl.where({full}, {x}, {_identity(op, out_dtype)})", acc, 2)
-        fn = "tl.sum" if op == "sum" else "tl.reduce"
         call = f"tl.sum({masked.expr}, 1)" if op == "sum" else f"tl.reduce({masked.expr}, 1, _prod_combine)"
-        del fn
         r = b.emit(f"{call}[:, None]", acc, 1)
         return r.expr if acc is out_dtype else b.emit(f"{r.expr}.to({tl_type(out_dtype)})", out_dtype, 1).expr
     if op in ("all", "any"):

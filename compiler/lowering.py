@@ -283,7 +283,7 @@ class Lowerer:
     ``members``: the nodes this kernel computes (read from registers at their native index).
     """
 
-    def __init__(self, builder: KernelBuilder, buffers, members, member_defs=None):
+    def __init__(self, builder: KernelBuilder, buffers, members):
         self.b = builder
         self.buffers = buffers
         self.members = members
