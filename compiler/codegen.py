@@ -558,6 +558,7 @@ def _attention(fuser, kernel, index) -> KernelSpec:
     title = f"attn_{index}"
     spec = render_attention(title, batch_outer=batch // inner, batch_inner=inner, Lq=Lq, Lk=Lk, D=D, Dv=Dv,
                             q=ops[0], k=ops[1], v=ops[2], out_dtype=triton_type(m2.meta["dtype"]), score=score,
+                            out_strides=m.get("out_strides"),
                             nodes=[n.name for n in computed], user_lines=_user_lines(computed))
     return spec
 

@@ -350,6 +350,12 @@ class Fuser:
                     if m is not None and self._attention_operands(n, m):
                         self.attention[n] = m
                         absorbed |= m["absorbed"]
+                        layout = self._attention_layout(n, m, outputs)
+                        if layout is not None:
+                            m["store_as"], m["out_strides"], chain = layout
+                            absorbed |= set(chain)
+                            self.decisions.append(Decision(m["store_as"].name, None, True, "the flash-attention "
+                                                           "kernel writes it in this layout (no copy)"))
                         self.decisions.append(Decision(n.name, None, True, "flash attention: the scores of "
                                                        f"{m['m1'].name} stay on chip ({len(m['absorbed'])} nodes)"))
         if self.policy.fused_mlp:
@@ -456,6 +462,39 @@ class Fuser:
         m["views"] = ops
         return True
 
+    def _attention_layout(self, m2, m, outputs):
+        """``(y, out_strides, chain)`` when the attention output is only read through ``permute`` then
+        ``reshape`` (``out.transpose(1, 2).reshape(B, T, C)``): the kernel can store each element where
+        ``y``'s contiguous buffer wants it, so ``y`` needs no copy kernel."""
+        from .indexing import contiguous_strides
+        chain, n, dims = [], m2, tuple(range(len(shape_of(m2))))
+        while m2 not in outputs and len(n.users) == 1:
+            u = next(iter(n.users))
+            if u.op != "call_function" or u.target.name not in ("permute", "reshape", "alias", "contiguous"):
+                break
+            if u.target.name == "permute":
+                if any(c.target.name == "reshape" for c in chain):
+                    break                       # a permute after a reshape: not one strided layout
+                dims = tuple(dims[d] for d in u.kwargs["dims"])
+            chain.append(u)
+            n = u
+            if n in outputs:
+                break
+        if not chain or chain[-1].target.name == "alias":
+            return None
+        permuted = contiguous_strides(tuple(shape_of(m2)[d] for d in dims))
+        st = [0] * len(dims)
+        for pos, d in enumerate(dims):
+            st[d] = permuted[pos]
+        batch = shape_of(m2)[:-2]
+        if len(batch) == 2 and m["inner"] == batch[1]:
+            out = (st[0], st[1], st[-2], st[-1])
+        elif len(batch) == 1 and m["inner"] == 1:
+            out = (st[0], 0, st[-2], st[-1])
+        else:
+            return None
+        return chain[-1], out, chain[:-1]
+
     def _mlp_operands(self, m) -> bool:
         """x as rows of a strided 2-d view (its leading dims merged), W1 and W2 as 2-d strided views."""
         from .indexing import contiguous_strides
@@ -473,7 +512,9 @@ class Fuser:
         return True
 
     def _is_buffer_or_candidate(self, n) -> bool:
-        return n.op == "placeholder" or n in self.sns
+        """Will ``n`` have a buffer? Placeholders, SNs, and (before materialization) matmul/extern outputs."""
+        return n.op == "placeholder" or n in self.sns or \
+            (n.op == "call_function" and n not in self.absorbed and classify(n) in ("matmul", "extern"))
 
     def _force(self, n, why: str) -> None:
         if n.op == "call_function" and n not in self.sns:
@@ -521,7 +562,7 @@ class Fuser:
     def group(self) -> None:
         for n in self.nodes:
             kind = self.sns.get(n)
-            if kind is None:
+            if kind is None or n in self.kernel_of:
                 continue
             if kind == "extern":
                 self._new_kernel("extern", None, n, "extern op: runs its registry kernel")
@@ -531,7 +572,12 @@ class Fuser:
                 self._new_kernel("matmul", ctx, n, "matmul template")
                 continue
             if kind == "attention":
-                self._new_kernel("attention", None, n, "flash-attention template")
+                k = self._new_kernel("attention", None, n, "flash-attention template")
+                y = self.attention[n].get("store_as")
+                if y is not None:                       # stored in its consumer's layout by the same kernel
+                    k.members.append(y)
+                    self.kernel_of[y] = k
+                    self.sns[y] = "attention"
                 continue
             if kind == "mlp":
                 self._new_kernel("mlp", None, n, "fused MLP template")

@@ -293,7 +293,8 @@ def _launch_args(fuser, k, spec) -> str:
     if k.kind == "attention":
         m = fuser.attention[k.members[0]]
         (qb, _, _), (kb, _, _), (vb, _, _) = m["operands"]
-        by_param.update(q_ptr=_var(qb), k_ptr=_var(kb), v_ptr=_var(vb), out_ptr=f"buf_{k.members[0].name}",
+        by_param.update(q_ptr=_var(qb), k_ptr=_var(kb), v_ptr=_var(vb),
+                        out_ptr=f"buf_{m.get('store_as', k.members[0]).name}",
                         Lq=str(shape_of(m["q"])[-2]), Lk=str(shape_of(m["v"])[-2]))
     if k.kind == "matmul":
         (abase, _, _), (bbase, _, _) = fuser.operands[k.members[0]]

@@ -311,10 +311,10 @@ def {name}({params}):
         acc = acc * alpha[:, None]
         acc = tl.dot(p.to(v.dtype), v, acc{pv_kwargs})
 
-    # Normalize once and store out[b] (contiguous [batch, Lq, DV]). A row whose scores were all -inf has
+    # Normalize once and store out[b] ({out_layout}). A row whose scores were all -inf has
     # l_i == 0 and stores 0 / 0 = NaN, as torch's softmax of an all -inf row.
     out = acc / l_i[:, None]
-    tl.store(out_ptr + pid_b * Lq * DV + rm * DV + offs_dv[None, :], out.to({out_tl}), mask=mask_m & mask_dv[None, :])
+    tl.store(out_ptr + {out_offset}, out.to({out_tl}), mask=mask_m & mask_dv[None, :])
 {lse}'''
 
 _LSE = '''\
@@ -337,8 +337,8 @@ def _dot_kwargs(dtype: str) -> str:
 def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, Lk: int, D: int, Dv: int,
                      q: AttnOperand, k: AttnOperand, v: AttnOperand, out_dtype: str,
                      score: ScoreFn | None = None, scale: float = 1.0, causal_skip: bool = False,
-                     store_lse: bool = False, nodes: Sequence[str] = (),
-                     user_lines: Sequence[str] = ()) -> KernelSpec:
+                     store_lse: bool = False, out_strides: tuple[int, int, int, int] | None = None,
+                     nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of a flash-attention kernel: for each batch ``b`` (``batch_outer x batch_inner``)
     and query row ``i``, ``s[i, j] = score(q[b, i, :] . k[b, j, :])``, ``p = softmax_j(s)`` and
     ``out[b, i, :] = sum_j p[i, j] * v[b, j, :]``, stored to a contiguous ``[batch, Lq, Dv]`` ``out_ptr``.
@@ -350,6 +350,8 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
     ``torch``'s ``is_causal``); the loop then stops at the block's last query row instead of ``Lk``. The
     score lines still apply the mask. ``store_lse``: also store each row's log-sum-exp of ``s`` (what a
     backward pass needs) to ``lse_ptr``, a contiguous ``[batch, Lq]`` fp32 (fp64 for fp64) buffer.
+    ``out_strides``: store out through ``(batch_outer, batch_inner, row, col)`` element strides instead of
+    contiguously (the compiler writes straight into the layout a ``transpose(1, 2).reshape(...)`` reads).
     ``nodes``, ``user_lines``: provenance, named in the header comment and kept in the spec.
     The kernel's arguments are ``q_ptr, k_ptr, v_ptr, *score.params, out_ptr[, lse_ptr], Lq, Lk``
     (``spec.signature``), then the constexprs ``spec.constexprs`` by keyword; launch it on ``spec.grid``.
@@ -447,8 +449,16 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
         header.append(f"#   nodes: {', '.join(nodes)}")
     if user_lines:
         header.append(f"#   from: {', '.join(user_lines)}")
+    if out_strides is None:
+        out_layout, out_offset = "contiguous [batch, Lq, DV]", "pid_b * Lq * DV + rm * DV + offs_dv[None, :]"
+    else:                       # the layout a consumer wants, e.g. [B, Lq, H, DV] for transpose(1, 2).reshape
+        so, si, sr, sc = out_strides
+        out_layout = f"strides (outer, inner, row, col) = {tuple(out_strides)}"
+        out_offset = (f"b_outer * {so} + b_inner * {si} + rm * {sr} + offs_dv[None, :]"
+                      + (f" * {sc}" if sc != 1 else ""))
     body = _BODY.format(
         name=name, params=param_text, acc_tl=TL_DTYPE[acc_dtype], out_tl=TL_DTYPE[out_dtype],
+        out_layout=out_layout, out_offset=out_offset,
         q_offset=f"{q.offset} + " if q.offset else "", k_offset=f"{k.offset} + " if k.offset else "",
         v_offset=f"{v.offset} + " if v.offset else "", hi_line=hi_line, qk_kwargs=_dot_kwargs(dtype),
         pv_kwargs=_dot_kwargs(v.dtype), score_name=score.name,

@@ -317,3 +317,21 @@ def test_two_layer_gelu_mlp_is_one_fused_kernel_and_training_keeps_the_hidden():
     out = F.linear(h, tl.tensor(w2), tl.tensor(b2))
     r2 = explain(lambda: (out, h))
     assert "mlp" not in [k.kind for k in r2.kernels]
+
+
+def test_attention_writes_its_output_in_the_layout_the_next_linear_reads():
+    B, T, H, D = 2, 7, 3, 4
+    C = H * D
+
+    def fn(qkv, wo):
+        q, k, v = qkv.reshape(B, T, 3, H, D).permute(2, 0, 3, 1, 4)
+        a = (q @ k.transpose(-2, -1) * 0.5).softmax(-1) @ v               # (B, H, T, D)
+        return F.linear(a.transpose(1, 2).reshape(B, T, C), wo)
+
+    def ref(qkv, wo):
+        q, k, v = qkv.reshape(B, T, 3, H, D).transpose(2, 0, 3, 1, 4)
+        a = _softmax(q @ k.transpose(0, 1, 3, 2) * 0.5) @ v
+        return a.transpose(0, 2, 1, 3).reshape(B, T, C) @ wo.T
+    r = _check(fn, [_arr(B, T, 3 * C), _arr(C, C)], ref, kernels=2, rtol=1e-5, atol=1e-5)
+    assert [k.kind for k in r.kernels] == ["attention", "matmul"]           # no copy for the transpose
+    assert "strides (outer, inner, row, col)" in r.kernels[0].source
