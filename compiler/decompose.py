@@ -1,7 +1,8 @@
 """Decomposition: op-level composites become the primitives the Triton path lowers.
 
 ``softmax`` becomes ``amax, sub, exp, sum, div``; ``var`` becomes ``mean`` of squared deviations;
-``linear`` becomes a ``matmul`` with a transposed weight (a strided view, never a copy) plus ``add``.
+``linear`` becomes a ``matmul`` with a transposed weight (a strided view, never a copy) plus ``add``;
+``einsum`` becomes a batched ``matmul`` or a broadcast ``mul`` + ``sum`` over aligned views.
 The primitives are registry ops themselves, so a decomposed graph still prints as ``torchlite.ops.*``
 calls and still runs on the numpy backend — which is how decompositions are tested. Each rule is a
 function ``rule(b, *args, **params) -> node`` over a ``Builder`` whose ``b.op(name, *args, **params)``
@@ -9,7 +10,7 @@ adds a node (its shape and dtype from the registry's meta rule) before the node 
 keep the user's line and record the op they came from in ``meta["origin"]`` (kernel names use it).
 
     >>> sorted(DECOMPOSITIONS)[:4]
-    ['linear', 'log_softmax', 'logsumexp', 'matmul']
+    ['einsum', 'linear', 'log_softmax', 'logsumexp']
 """
 from __future__ import annotations
 
@@ -201,6 +202,132 @@ def _matmul(b, x, y):
     xs = b.op("reshape", x, shape=(1,) + shape(x)) if len(shape(x)) == 1 else x
     ys = b.op("reshape", y, shape=shape(y) + (1,)) if len(shape(y)) == 1 else y
     return b.op("reshape", b.op("matmul", xs, ys), shape=shape(b.anchor))
+
+
+@decomposition("einsum")
+def _einsum(b, *ops, equation):
+    """The registry's normalized equation (``"ij,jk->ik"``, explicit output, ``...`` allowed) as movement ops,
+    ``mul`` and ``sum``: repeated labels of an operand become ``diagonal`` views, labels that only one
+    operand has and the output lacks are summed there first; then a batched matmul (two float operands that
+    share a contracted label) or every operand aligned to (output labels, contracted labels) with size-1
+    dims, multiplied with broadcasting and summed over the contracted labels. Operands are cast to the
+    output dtype first, as the registry kernel computes in it (float16/bfloat16: in float32, rounded once)."""
+    out_dtype = dtype(b.anchor)
+    if "->" not in equation or not ops:
+        return None
+    lhs, rhs = equation.split("->")
+    specs = lhs.split(",")
+    if len(specs) != len(ops):
+        return None
+    # labels: letters, and ("...", k) for the k-th dim of the ellipsis counted from its right end
+    n_ell = max((len(shape(x)) - len(sp.replace("...", "")) for sp, x in zip(specs, ops) if "..." in sp), default=0)
+
+    def labels_of(spec, nd):
+        if "..." not in spec:
+            return list(spec)
+        head, tail = spec.split("...")
+        k = nd - len(head) - len(tail)
+        return list(head) + [("...", j) for j in range(k - 1, -1, -1)] + list(tail)
+    out_labels = labels_of(rhs, len(rhs.replace("...", "")) + n_ell)
+    compute = _dt.float32 if out_dtype in _HALF else out_dtype
+    items = []
+    for spec, x in zip(specs, ops):
+        labels = labels_of(spec, len(shape(x)))
+        if dtype(x) is not compute:
+            x = b.op("cast", x, to=compute)
+        while True:                                         # 'ii' -> the diagonal, as the last dim
+            rep = next((l for k, l in enumerate(labels) if l in labels[k + 1:]), None)
+            if rep is None:
+                break
+            d1 = labels.index(rep)
+            d2 = labels.index(rep, d1 + 1)
+            x = b.op("diagonal", x, offset=0, dim1=d1, dim2=d2)
+            labels = [l for k, l in enumerate(labels) if k not in (d1, d2)] + [rep]
+        items.append((x, labels))
+    # sum the labels one operand has alone (not in the output) before any product
+    for k, (x, labels) in enumerate(items):
+        others = {l for j, (_, ls) in enumerate(items) if j != k for l in ls}
+        alone = [d for d, l in enumerate(labels) if l not in out_labels and l not in others]
+        if alone:
+            x = b.op("sum", x, dims=tuple(alone), keepdim=False, dtype_=compute)
+            items[k] = (x, [l for d, l in enumerate(labels) if d not in alone])
+    sizes: dict = {}
+    for x, labels in items:
+        for l, s in zip(labels, shape(x)):
+            sizes[l] = s if sizes.get(l, 1) == 1 else sizes[l]
+    contracted = [l for l in sizes if l not in out_labels]
+    if len(items) == 2 and contracted and compute.is_floating_point:
+        r = _einsum_matmul(b, items, out_labels, contracted, sizes)
+    else:
+        r = None
+    if r is None:
+        order = out_labels + contracted
+        r = None
+        for x, labels in items:
+            x = _align(b, x, labels, order, sizes)
+            r = x if r is None else b.op("mul", r, x)
+        if r is None:
+            return None
+        if contracted:
+            r = b.op("sum", r, dims=tuple(range(len(out_labels), len(order))), keepdim=False, dtype_=compute)
+        elif tuple(shape(r)) != tuple(sizes[l] for l in out_labels):   # a lone operand with size-1 labels
+            r = b.op("expand", r, shape=tuple(sizes[l] for l in out_labels))
+    if len(items) == 1 and (r.op != "call_function" or r.target.name in _VIEWS):
+        r = b.op("clone", r)                                # einsum returns a new tensor, never a view
+    return r if dtype(r) is out_dtype else b.op("cast", r, to=out_dtype)
+
+
+_VIEWS = ("permute", "reshape", "expand", "diagonal", "alias")
+
+
+def _align(b, x, labels, order, sizes):
+    """``x`` (dims ``labels``) permuted into ``order`` with size-1 dims for the labels it lacks."""
+    have = [l for l in order if l in labels]
+    perm = tuple(labels.index(l) for l in have)
+    if perm != tuple(range(len(perm))):
+        x = b.op("permute", x, dims=perm)
+    target = tuple(shape(x)[have.index(l)] if l in labels else 1 for l in order)
+    if target != shape(x):
+        x = b.op("reshape", x, shape=target)
+    return x
+
+
+def _einsum_matmul(b, items, out_labels, contracted, sizes):
+    """Two operands as one (batched) matmul: batch labels (in both, kept; batch dims stay separate, so the
+    template reads views like ``k.transpose(-1, -2)`` through strides), M (left only), N (right only), K
+    (contracted). The operands swap when the output lists N before M (``ij,jk->ki`` is ``y^T x^T``: no
+    transpose copy after). None where a shared label broadcasts (size 1 against n)."""
+    (x, lx), (y, ly) = items
+    for l in set(lx) & set(ly):
+        if shape(x)[lx.index(l)] != shape(y)[ly.index(l)]:
+            return None
+    batch = [l for l in out_labels if l in lx and l in ly]
+    m = [l for l in out_labels if l in lx and l not in ly]
+    n = [l for l in out_labels if l in ly and l not in lx]
+    if len(batch) + len(m) + len(n) != len(out_labels) or set(contracted) != set(lx) & set(ly) - set(batch):
+        return None
+    rest = [l for l in out_labels if l not in batch]
+    if rest and rest[0] in n:
+        (x, lx), (y, ly), m, n = (y, ly), (x, lx), n, m
+
+    def size(ls):
+        return _numel(sizes[l] for l in ls)
+    lead = tuple(sizes[l] for l in batch)
+    xs = _group(b, x, lx, batch + m + contracted, lead + (size(m), size(contracted)))
+    ys = _group(b, y, ly, batch + contracted + n, lead + (size(contracted), size(n)))
+    r = b.op("matmul", xs, ys)
+    got = batch + m + n
+    if shape(r) != tuple(sizes[l] for l in got):
+        r = b.op("reshape", r, shape=tuple(sizes[l] for l in got))
+    perm = tuple(got.index(l) for l in out_labels)
+    return r if perm == tuple(range(len(perm))) else b.op("permute", r, dims=perm)
+
+
+def _group(b, x, labels, order, target):
+    perm = tuple(labels.index(l) for l in order)
+    if perm != tuple(range(len(perm))):
+        x = b.op("permute", x, dims=perm)
+    return x if tuple(target) == shape(x) else b.op("reshape", x, shape=tuple(target))
 
 
 def _batch_operand(b, x, out_batch):

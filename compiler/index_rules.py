@@ -289,6 +289,32 @@ def _slice_scatter(L, n, index, cond):
     return _where(L, guard, v, b, n.meta["dtype"])
 
 
+@rule("diagonal_scatter")
+def _diagonal_scatter(L, n, index, cond):
+    """``x`` with its (offset, dim1, dim2) diagonal replaced by ``src`` (shape: the other dims, then the
+    diagonal): where ``i[dim2] - i[dim1] == offset`` the value is ``src[rest, i[dim1] - max(-offset, 0)]``."""
+    base, val = n.args[0], n.args[1]
+    offset, d1, d2 = n.kwargs["offset"], n.kwargs["dim1"], n.kwargs["dim2"]
+    nd = len(shape_of(base))
+    d1, d2 = d1 % nd, d2 % nd
+    r, c = Expr.of(index[d1]), Expr.of(index[d2])
+    guard = L.cond_of(f"((({c.render()}) - ({r.render()})) == {offset})", [r, c])
+    vindex = tuple(index[d] for d in range(nd) if d not in (d1, d2)) + (r - max(-offset, 0),)
+    v = L.value(val, vindex, and_cond(cond, guard))
+    return _where(L, guard, v, L.value(base, index, cond), n.meta["dtype"])
+
+
+@rule("diag_embed1d")
+def _diag_embed1d(L, n, index, cond):
+    """A square matrix with 1-d ``x`` on its ``diagonal``-th diagonal: ``out[i, j] = x[min(i, j)]`` where
+    ``j - i == diagonal``, else zero."""
+    row, col = Expr.of(index[0]), Expr.of(index[1])
+    k = n.kwargs["diagonal"]
+    guard = L.cond_of(f"((({col.render()}) - ({row.render()})) == {k})", [row, col])
+    v = L.value(n.args[0], (row if k >= 0 else col,), and_cond(cond, guard))
+    return _where(L, guard, v, literal(False if n.meta["dtype"] is _dt.bool else 0), n.meta["dtype"])
+
+
 def _getitem_shape(entries, shape) -> tuple[int, ...]:
     out, k = [], 0
     for e in entries:

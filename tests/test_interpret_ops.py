@@ -80,11 +80,10 @@ EXTERN = {   # op -> why it has no Triton rule yet (it runs its registry kernel 
     "scatter": "writes through loaded indices (with duplicates and reductions) are not lowered",
     "index_put": "writes through loaded indices (with duplicates and accumulation) are not lowered",
     "index": "advanced indexing (several index tensors, masks) has no index rule (gather has one)",
-    "diagonal_scatter": "no index rule (slice_scatter has one)",
-    "diag_embed1d": "no index rule",
-    "einsum": "no decomposition into matmul/sum",
-    "linspace": "no index rule (arange has one)",
-    "logspace": "no index rule (arange has one)",
+    "linspace": "no index rule yet: the registry kernel's symmetric fp64 FMA range (and per-op rounding for "
+                "float16/bfloat16, truncation for ints) is not reproduced bit for bit",
+    "logspace": "no index rule: the registry kernel calls the C library's pow in double, which libdevice's pow "
+                "does not match bit for bit",
 }
 EXTERN_WHEN = {   # op -> (in which case dtypes it is extern, why)
     "matmul": (lambda dtype: dtype in INTS or dtype == "bool",
