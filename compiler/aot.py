@@ -199,8 +199,10 @@ def load_kernel(spec: KernelSpec, cache_dir: str | os.PathLike | None = None):
 
 # ---- compiling one kernel ----
 
-def _ast_source(spec: KernelSpec, fn, align_pointers: bool):
-    """Triton's ASTSource for ``spec``: signature in argument order, constexprs listed as "constexpr"."""
+def _ast_source(spec: KernelSpec, fn, align_pointers: bool, divisible: tuple[str, ...] = ()):
+    """Triton's ASTSource for ``spec``: signature in argument order, constexprs listed as "constexpr";
+    pointers (``align_pointers``) and the int arguments named in ``divisible`` carry the 16-divisibility
+    hint Triton's JIT gives real arguments (allocator pointers, sizes that are multiples of 16)."""
     from triton.compiler import ASTSource
 
     arg_names = list(fn.arg_names)
@@ -216,7 +218,7 @@ def _ast_source(spec: KernelSpec, fn, align_pointers: bool):
         name = param.name
         if name in spec.signature:
             signature[name] = spec.signature[name]
-            if align_pointers and spec.signature[name].startswith("*"):
+            if (align_pointers and spec.signature[name].startswith("*")) or name in divisible:
                 attrs[(i,)] = [["tt.divisibility", 16]]
         elif name in constexprs:
             signature[name] = "constexpr"
@@ -274,11 +276,13 @@ def _json_metadata(metadata) -> dict:
 
 
 def compile_spec(spec: KernelSpec, arch: int = 90, *, cache_dir: str | os.PathLike | None = None,
-                 align_pointers: bool = True, options: dict | None = None) -> AOTResult:
+                 align_pointers: bool = True, options: dict | None = None,
+                 divisible: tuple[str, ...] = ()) -> AOTResult:
     """Compile ``spec`` for ``sm_<arch>`` with no GPU and read its resource usage from the cubin.
 
     ``options`` are extra Triton compile options (``{"maxnreg": 64}``); they override the spec's
-    ``num_warps``/``num_stages``. Raises ``AOTCompileError`` (naming the kernel and arch, with Triton's
+    ``num_warps``/``num_stages``. ``divisible`` names int arguments whose launch values are multiples of 16
+    (the JIT specializes on that; give it to compile what a launch with those values would). Raises ``AOTCompileError`` (naming the kernel and arch, with Triton's
     message) when Triton or ptxas rejects the kernel.
 
         >>> r = compile_spec(example_spec(), 80)
@@ -291,7 +295,7 @@ def compile_spec(spec: KernelSpec, arch: int = 90, *, cache_dir: str | os.PathLi
     start = time.perf_counter()
     try:
         fn = load_kernel(spec, cache_dir)
-        src = _ast_source(spec, fn, align_pointers)
+        src = _ast_source(spec, fn, align_pointers, tuple(divisible))
         # enable_fp_fusion: Triton 3.9's default, passed explicitly so that 3.9 does not warn (3.10 flips it).
         opts = {"num_warps": spec.num_warps, "num_stages": spec.num_stages, "enable_fp_fusion": True,
                 **(options or {})}

@@ -97,7 +97,6 @@ TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwi
 # compiler/pipeline.py (program_source) writes an extern call's params with repr(): a dtype param prints as
 # ``torchlite.float64`` and a device as ``device(type='cpu')``, names the launch program does not define. Fix:
 # render dtypes by their short name (``f64``, in the program's namespace) and devices as strings.
-KNOWN_BUGS: dict[str, str] = {}         # case id -> reason, for strict xfails (none today)
 
 # -- half types --------------------------------------------------------------------------------------------------
 HALF_CASES = ("add", "mul-scalar", "div", "exp", "sigmoid", "gelu", "where", "clamp", "sum", "mean", "amax",
@@ -157,9 +156,7 @@ def _compare(c: Case, dtype: str, layout: str, empty: bool = False) -> None:
 
 
 def _param(c: Case, cid: str, suffix: str, values: tuple):
-    bug = KNOWN_BUGS.get(cid)
-    marks = [pytest.mark.xfail(strict=True, raises=NameError, reason=bug)] if bug else []
-    return pytest.param(*values, id=f"{cid}-{suffix}" if suffix else cid, marks=marks)
+    return pytest.param(*values, id=f"{cid}-{suffix}" if suffix else cid)
 
 
 # -- the differential tests ---------------------------------------------------------------------------------------
@@ -170,7 +167,7 @@ def test_every_registry_op_has_a_case():
 
 def test_case_ids_are_unique_and_lists_name_cases():
     assert len(BY_ID) == len(ALL), "an extra case repeats the id of a table case"
-    assert set(HALF_CASES) <= set(BY_ID) and set(KNOWN_BUGS) <= set(BY_ID)
+    assert set(HALF_CASES) <= set(BY_ID)
 
 
 @pytest.mark.parametrize("cid", [pytest.param(c.id, id=c.id) for c in EXTRA])

@@ -13,14 +13,13 @@ stores"), so both STACK and LOCAL must be 0.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
+from torchlite.compiler.aot import compile_spec
 from torchlite.kernels.matmul import (
     PIPELINE_SMEM, Epilogue, Operand, default_epilogue, matmul_block_sizes, matmul_grid, matmul_num_stages,
     matmul_num_warps, render_matmul,
@@ -375,46 +374,21 @@ AOT_CASES = {
 }
 
 
-def aot_compile(spec, fn, capability, sizes: dict[str, int]):
-    """``triton.compile`` the spec for ``sm_<capability>`` with the specialization Triton's launcher would
-    give real arguments: pointers (from an allocator) and sizes that are multiples of 16 are 16-divisible."""
-    from triton.backends.compiler import GPUTarget
-    signature = {**spec.signature, **{name: "constexpr" for name in spec.constexprs}}
-    attrs = {}
-    for name, ty in spec.signature.items():
-        if ty.startswith("*") or sizes.get(name, 1) % 16 == 0:
-            attrs[(fn.arg_names.index(name),)] = [["tt.divisibility", 16]]
-    source = triton.compiler.ASTSource(fn=fn, signature=signature, constexprs=spec.constexprs, attrs=attrs)
-    return triton.compile(source, target=GPUTarget("cuda", capability, 32),
-                          options={"num_warps": spec.num_warps, "num_stages": spec.num_stages})
-
-
-def resource_usage(cubin: bytes, directory) -> dict[str, int]:
-    cuobjdump = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
-    if not os.path.exists(cuobjdump):
-        pytest.skip("this triton wheel ships no cuobjdump")
-    path = directory / "kernel.cubin"
-    path.write_bytes(cubin)
-    text = subprocess.run([cuobjdump, "--dump-resource-usage", str(path)], capture_output=True, text=True,
-                          check=True).stdout
-    return {k: int(v) for k, v in re.findall(r"\b(REG|STACK|SHARED|LOCAL):(\d+)", text)}
-
-
 @pytest.mark.parametrize("capability", [80, 90])
 @pytest.mark.parametrize("case", list(AOT_CASES))
 def test_kernel_compiles_for_real_gpus_without_spills(tmp_path, case, capability):
     kwargs, expected_ptx = AOT_CASES[case]
     name = f"mm_aot_{case}"
     spec = render_matmul(name, **kwargs)
-    sizes = {"M": kwargs["M"], "N": kwargs["N"], "K": kwargs["K"]}
-    compiled = aot_compile(spec, load_kernel(spec, tmp_path), capability, sizes)
+    # the compiler's own AOT path, specialized as a launch with these sizes would be
+    divisible = tuple(k for k in ("M", "N", "K") if kwargs[k] % 16 == 0)
+    compiled = compile_spec(spec, capability, cache_dir=tmp_path, divisible=divisible)
 
-    usage = resource_usage(compiled.asm["cubin"], tmp_path)
-    # dynamic shared memory (metadata) + the cubin's static part (sm_90's 1 KiB of barriers)
-    shared = compiled.metadata.shared + usage["SHARED"]
+    # shared_bytes: dynamic shared memory (metadata) + the cubin's static part (sm_90's 1 KiB of barriers)
+    shared = compiled.shared_bytes
     assert shared <= MAX_SHARED[capability], f"{case} sm_{capability}: {shared} B of shared memory"
     assert shared <= TEMPLATE_SHARED, f"{case} sm_{capability}: {shared} B exceeds the template's 99 KiB"
-    assert usage["STACK"] == 0 and usage["LOCAL"] == 0, f"{case} sm_{capability} spills: {usage}"
-    assert usage["REG"] <= 255
+    assert compiled.problems() == [], compiled.problems()          # no spills (cubin STACK + LOCAL)
+    assert 0 < compiled.n_regs <= 255
     assert re.search(expected_ptx[capability], compiled.asm["ptx"]), \
         f"{case} sm_{capability}: expected {expected_ptx[capability]!r} in the PTX"
