@@ -16,11 +16,14 @@ of ``exp(x - max)`` — runs in a later loop), and row-shaped outputs are writte
 """
 from __future__ import annotations
 
+import dataclasses
+
 from torchlite import dtypes as _dt
 
 from .indexing import Expr
 from .kernel import KernelSpec
-from .lowering import (IllegalFusion, KernelBuilder, Lowerer, Value, numel, shape_of, tl_type, triton_type)
+from .lowering import (IllegalFusion, KernelBuilder, Lowerer, Value, is_node, numel, shape_of, tl_type,
+                       triton_type)
 
 PERSISTENT_MAX = 1024        # longest row kept in registers (next power of two); longer rows loop
 
@@ -198,9 +201,17 @@ def _footprint(offset: Expr) -> int:
 
 def _bytes(b: KernelBuilder, kernel) -> int:
     """Estimated traffic: each loaded buffer once (at most the elements its loads can reach), each store once."""
-    total = sum(min(numel(shape_of(n)), max(_footprint(o) for o in offs)) * n.meta["dtype"].itemsize
-                for n, offs in b.loads.items())
-    return total + sum(numel(shape_of(m)) * m.meta["dtype"].itemsize for m in kernel.stores)
+    return _load_bytes(b.loads) + sum(numel(shape_of(m)) * m.meta["dtype"].itemsize for m in kernel.stores)
+
+
+def _load_bytes(*loads: dict) -> int:
+    """Bytes of the buffers ``loads`` (node -> offsets) read, each buffer once across all of them (at most
+    the elements its loads can reach): a buffer a prologue and an epilogue both read counts once."""
+    reach: dict = {}
+    for d in loads:
+        for n, offs in d.items():
+            reach[n] = max(reach.get(n, 0), min(numel(shape_of(n)), max(_footprint(o) for o in offs)))
+    return sum(k * n.meta["dtype"].itemsize for n, k in reach.items())
 
 
 def _pointwise(fuser, kernel, index) -> KernelSpec:
@@ -385,58 +396,15 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     else:
         body += b.lines
         b.lines = []
-        for p in range(n_phases):
-            group = [r for r in reductions if phase[r] == p]
-            accs = {}
-            for m in group:
-                acc_t = _ACC.get(m.meta["dtype"], m.meta["dtype"]) if m.target.name in ("sum", "prod") else m.args[0].meta["dtype"]
-                if acc_t is _dt.bfloat16:           # compared as fp32: see _reduce_persistent
-                    acc_t = _dt.float32
-                name = f"acc_{m.name}"
-                if m.target.name in ("argmax", "argmin"):
-                    body += _arg_loop_init(name, m.target.name, acc_t)
-                    accs[m] = (name, acc_t)
-                    continue
-                init, _, _ = _LOOP_UPDATE[m.target.name]
-                body.append(f"{name} = " + init.format(acc=tl_type(acc_t), ident=_identity(m.target.name, acc_t)))
-                accs[m] = (name, acc_t)
-            b.lines = []
-            b.forget_level(2)
-            for m in group:
-                v = L.value(m.args[0], ctx.full_index)
-                name, acc_t = accs[m]
-                x = v.expr if v.dtype is acc_t or (m.target.name in ("all", "any") and v.dtype is not _dt.bfloat16) \
-                    else f"{v.expr}.to({tl_type(acc_t if m.target.name not in ('all', 'any') else _dt.float32)})"
-                if m.target.name in ("argmax", "argmin"):
-                    b.lines += _arg_loop_update(name, m.target.name, x, acc_t)
-                    continue
-                _, upd, _ = _LOOP_UPDATE[m.target.name]
-                b.lines.append(f"{name} = " + upd.format(a=name, x=x, ident=_identity(m.target.name, acc_t)))
-            body += _loop(b.lines)
-            b.lines = []
-            for m in group:
-                name, acc_t = accs[m]
-                if m.target.name in ("argmax", "argmin"):
-                    L.reduction_values[m] = _arg_loop_finish(b, name, m.target.name, acc_t)
-                    continue
-                _, _, fin = _LOOP_UPDATE[m.target.name]
-                r = b.emit(fin.format(a=name), acc_t if m.target.name not in ("all", "any") else _dt.bool, 1)
-                if m.target.name in ("amax", "amin") and acc_t.is_floating_point:
-                    # tl.max/tl.min drop NaN: a NaN the loop's maximum carried in some lane must still win.
-                    nan = b.emit(f"tl.max(({name} != {name}).to(tl.int8), 1)[:, None]", _dt.int8, 1)
-                    r = b.emit(f"tl.where({nan.expr} > 0, float('nan'), {r.expr}).to({tl_type(acc_t)})", acc_t, 1)
-                if r.dtype is not m.meta["dtype"]:
-                    r = b.emit(f"{r.expr}.to({tl_type(m.meta['dtype'])})", m.meta["dtype"], 1)
-                L.reduction_values[m] = r
-            body += b.lines
-            b.lines = []
+        body += _looped_phases(b, L, reductions, phase)
         if r_stores:
             b.forget_level(2)
             L.registers = {k: v for k, v in L.registers.items() if v.level < 2}
             for m in r_stores:
                 v = L.value(m, L.index_for(m))
                 b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[XBLOCK, RBLOCK]", m.meta["dtype"]))
-            body += _loop(b.lines)
+            rows, elements = _split_rows(b, b.lines)
+            body += rows + _loop(elements)
             b.lines = []
     for m in x_stores:
         v = L.reduction_values.get(m) or L.value(m, L.index_for(m))
@@ -457,6 +425,64 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
                       bytes_moved=_bytes(b, kernel), flops=flops)
 
 
+def _looped_phases(b: KernelBuilder, L, reductions, phase: dict, loop=None, blocks=("XBLOCK", "RBLOCK")) -> list[str]:
+    """The lines computing ``reductions`` over rows walked ``RBLOCK`` at a time, one loop per phase (a
+    reduction reading another's result runs in a later loop); sets ``L.reduction_values``. ``loop`` wraps
+    a loop body (default ``_loop``); ``blocks`` names the row and reduction block sizes in the kernel."""
+    loop = loop or _loop
+    out: list[str] = []
+    n_phases = max(phase.values(), default=-1) + 1
+    for p in range(n_phases):
+        group = [r for r in reductions if phase[r] == p]
+        accs = {}
+        for m in group:
+            acc_t = _ACC.get(m.meta["dtype"], m.meta["dtype"]) if m.target.name in ("sum", "prod") else m.args[0].meta["dtype"]
+            if acc_t is _dt.bfloat16:           # compared as fp32: see _reduce_persistent
+                acc_t = _dt.float32
+            name = f"acc_{m.name}"
+            if m.target.name in ("argmax", "argmin"):
+                out += _arg_loop_init(name, m.target.name, acc_t)
+                accs[m] = (name, acc_t)
+                continue
+            init, _, _ = _LOOP_UPDATE[m.target.name]
+            out.append(f"{name} = " + init.format(acc=tl_type(acc_t), ident=_identity(m.target.name, acc_t)))
+            accs[m] = (name, acc_t)
+        b.lines = []
+        b.forget_level(2)
+        for m in group:
+            v = L.value(m.args[0], b.ctx.full_index)
+            name, acc_t = accs[m]
+            x = v.expr if v.dtype is acc_t or (m.target.name in ("all", "any") and v.dtype is not _dt.bfloat16) \
+                else f"{v.expr}.to({tl_type(acc_t if m.target.name not in ('all', 'any') else _dt.float32)})"
+            if m.target.name in ("argmax", "argmin"):
+                b.lines += _arg_loop_update(name, m.target.name, x, acc_t)
+                continue
+            _, upd, _ = _LOOP_UPDATE[m.target.name]
+            b.lines.append(f"{name} = " + upd.format(a=name, x=x, ident=_identity(m.target.name, acc_t)))
+        rows, elements = _split_rows(b, b.lines)
+        out += rows + loop(elements)
+        b.lines = []
+        for m in group:
+            name, acc_t = accs[m]
+            if m.target.name in ("argmax", "argmin"):
+                L.reduction_values[m] = _arg_loop_finish(b, name, m.target.name, acc_t)
+                continue
+            _, _, fin = _LOOP_UPDATE[m.target.name]
+            r = b.emit(fin.format(a=name), acc_t if m.target.name not in ("all", "any") else _dt.bool, 1)
+            if m.target.name in ("amax", "amin") and acc_t.is_floating_point:
+                # tl.max/tl.min drop NaN: a NaN the loop's maximum carried in some lane must still win.
+                nan = b.emit(f"tl.max(({name} != {name}).to(tl.int8), 1)[:, None]", _dt.int8, 1)
+                r = b.emit(f"tl.where({nan.expr} > 0, float('nan'), {r.expr}).to({tl_type(acc_t)})", acc_t, 1)
+            if r.dtype is not m.meta["dtype"]:
+                r = b.emit(f"{r.expr}.to({tl_type(m.meta['dtype'])})", m.meta["dtype"], 1)
+            L.reduction_values[m] = r
+        out += b.lines
+        b.lines = []
+    if blocks != ("XBLOCK", "RBLOCK"):
+        out = [line.replace("[XBLOCK, RBLOCK]", f"[{blocks[0]}, {blocks[1]}]") for line in out]
+    return out
+
+
 def _closure(reads: dict, m) -> set:
     out, todo = set(), [m]
     while todo:
@@ -466,6 +492,18 @@ def _closure(reads: dict, m) -> set:
                 out.add(r)
                 todo.append(r)
     return out
+
+
+def _split_rows(b: KernelBuilder, lines: list[str]) -> tuple[list[str], list[str]]:
+    """``(row-level lines, element-level lines)``. A loop over a row must compute its row-level values (a
+    mean its body first needed) before it: Triton drops names a loop body defines when the loop ends, so a
+    later loop could not read them, and they need no element of the row anyway (the level of a value is the
+    highest of its inputs', so a row-level line never reads an element-level one)."""
+    levels = {v.expr: v.level for v in b.cse.values()}
+    rows, elements = [], []
+    for line in lines:
+        (rows if levels.get(line.split(" = ", 1)[0], 2) < 2 else elements).append(line)
+    return rows, elements
 
 
 def _loop(lines: list[str]) -> list[str]:
@@ -478,11 +516,12 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
     from torchlite.kernels.matmul import Epilogue, Operand, render_matmul
     mm = kernel.members[0]
     ctx = kernel.ctx
-    (abase, astr, aoff), (bbase, bstr, boff) = fuser.operands[mm]
+    a_view, (bbase, bstr, boff) = fuser.operands[mm]
     a_shape, b_shape = shape_of(mm.args[0]), shape_of(mm.args[1])
     K = a_shape[-1]
     dt = mm.meta["dtype"]
-    a_op = Operand(triton_type(dt), *_mm_strides(astr, a_shape, ctx.batch), offset=aoff)
+    prologue, p_loads = row_prologue(fuser, mm) if mm in fuser.prologue else (None, {})
+    a_op = None if prologue else Operand(triton_type(dt), *_mm_strides(a_view[1], a_shape, ctx.batch), offset=a_view[2])
     b_op = Operand(triton_type(dt), *_mm_strides(bstr, b_shape, ctx.batch), offset=boff)
     b, L = _lowerer(fuser, kernel, ctx)
     acc = b.emit(f"acc.to({tl_type(dt)})" if dt is not _dt.float32 and dt is not _dt.float64 else "acc", dt, 2)
@@ -493,12 +532,16 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
         v = L.reduction_values[m] if m is mm else L.value(m, L.index_for(m))
         b.lines.append(_store(b, f"out_{m.name}", ctx.native_flat(m), v, 2, "[BLOCK_M, BLOCK_N]", m.meta["dtype"]))
     params = _signature(b, kernel, {})
-    computed = [mm] + L.computed
+    absorbed = fuser.prologue[mm]["absorbed"] if prologue else set()
+    computed = sorted(absorbed, key=fuser.nodes.index) + [mm] + L.computed
     title = f"{kernel_title(kernel, computed)}_{index}"
     ep = Epilogue(params=params, lines=b.lines, out_params=tuple(f"out_{m.name}" for m in kernel.stores),
                   name=", ".join(n.name for n in L.computed) or "store",
                   bytes_moved=_bytes(b, kernel), flops=b.ops * ctx.batch * ctx.M * ctx.N)
-    spec = render_matmul(title, M=ctx.M, N=ctx.N, K=K, batch=ctx.batch, a=a_op, b=b_op, epilogue=ep)
+    if prologue:        # a buffer the prologue and the epilogue both read (a residual) counts once
+        prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, b.loads) - _load_bytes(b.loads))
+    spec = render_matmul(title, M=ctx.M, N=ctx.N, K=K, batch=ctx.batch, a=a_op, b=b_op, epilogue=ep,
+                         prologue=prologue)
     spec.nodes = [n.name for n in computed]
     spec.user_lines = _user_lines(computed)
     return spec
@@ -509,6 +552,76 @@ def _mm_strides(strides, shape, batch):
     out = mm_strides(strides, shape, batch)
     if out is None:
         raise IllegalFusion("matmul operand's batch dims cannot be flattened into one stride")
+    return out
+
+
+# -- prologues: a GEMM's row operand computed in its kernel ------------------------------------------------
+class _PrologueBuffers:
+    """What a prologue reads from memory: placeholders, SNs, and matmul/extern outputs (before fusion has
+    decided the SNs, when ``fusion.Fuser._match_prologues`` tries the lowering)."""
+
+    def __init__(self, fuser, members):
+        self.fuser, self.members = fuser, members
+
+    def __contains__(self, n) -> bool:
+        from .fusion import classify
+        if n in self.members:
+            return False
+        if n.op == "placeholder":
+            return not n.meta.get("scalar")
+        return n in self.fuser.sns or classify(n) in ("matmul", "extern")
+
+
+def row_prologue(fuser, consumer):
+    """``(Prologue, loads)`` computing the row operand of ``consumer`` (a matmul's A, a fused MLP's x), as
+    matched by ``fusion.match_prologue``: the row reductions in looped phases over K (``_looped_phases``),
+    then each ``[BLOCK_M, BLOCK_K]`` tile lowered at ``(xindex, rindex)``. Row-level values the tile needs
+    (a row's ``rsqrt(var + eps)``) are computed once, before the K loop."""
+    from torchlite.kernels.matmul import Prologue
+    from .lowering import ReductionContext
+    m = fuser.prologue[consumer]
+    a, reductions = m["a"], m["reductions"]
+    shape = shape_of(a)
+    ctx = ReductionContext(shape, (len(shape) - 1,))
+    b = KernelBuilder(ctx, prefix="p")
+    L = _Tracking(b, _PrologueBuffers(fuser, set(reductions)), set(reductions))
+    order = sorted(reductions, key=fuser.nodes.index)
+    phase: dict = {}
+    for r in order:
+        phase[r] = 1 + max((phase[d] for d in _reductions_read(r, set(reductions), m["absorbed"]) if d in phase),
+                           default=-1)
+
+    def k_loop(lines):
+        return (["for roffset in range(0, K, BLOCK_K):", "    rindex = roffset + rbase", "    rmask = rindex < K"]
+                + ["    " + line for line in lines])
+
+    setup = _looped_phases(b, L, order, phase, loop=k_loop, blocks=("BLOCK_M", "BLOCK_K"))
+    b.lines = []
+    b.forget_level(2)
+    v = L.value(a, ctx.full_index)
+    dt = a.meta["dtype"]
+    rows, tile = _split_rows(b, b.lines)           # row-level values (a row's rstd) move before the K loop
+    setup += rows
+    tile.append(f"tile = tl.where(rmask, {_block_value(v, 2, '[BLOCK_M, BLOCK_K]', dt)}, 0.0).to({tl_type(dt)})")
+    params = _signature(b, type("K", (), {"stores": []})(), {})
+    rows = numel(shape[:-1])
+    name = ", ".join(n.name for n in sorted(set(L.computed) | set(reductions), key=fuser.nodes.index)) or a.name
+    return Prologue(triton_type(dt), params, setup, tile, name=name, bytes_moved=_load_bytes(b.loads),
+                    flops=(b.ops + len(reductions)) * rows * shape[-1]), dict(b.loads)
+
+
+def _reductions_read(r, reductions: set, cone: set) -> set:
+    """The reductions among ``reductions`` that ``r``'s input reads through the nodes of ``cone``."""
+    out, seen, todo = set(), set(), [r.args[0]]
+    while todo:
+        n = todo.pop()
+        if not is_node(n) or n in seen:
+            continue
+        seen.add(n)
+        if n in reductions:
+            out.add(n)
+        elif n in cone:
+            todo.extend(n.all_input_nodes)
     return out
 
 
@@ -582,21 +695,45 @@ def mlp_activation(fuser, out):
     b.lines.append(f"a = {_block_value(v, 2, '[BLOCK_M, BLOCK_H]', _dt.float32)}")
     params = _signature(b, type("K", (), {"stores": []})(), {})
     return Activation(lines=b.lines, params=params, name=", ".join(n.name for n in L.computed) or "identity"), \
-        set(b.loads)
+        dict(b.loads)
 
 
 def _mlp(fuser, kernel, index) -> KernelSpec:
+    """The fused MLP kernel: its x computed by a prologue when matched, and its output's elementwise
+    consumers (a residual add) fused as an epilogue on ``acc``, as for a matmul."""
+    from torchlite.kernels.matmul import Epilogue
     from torchlite.kernels.mlp import MlpOperand, render_mlp
     out = kernel.members[0]
     m = fuser.mlp[out]
     (xb, xs, xo), (w1b, w1s, w1o), (w2b, w2s, w2o) = m["operands"]
     dt = triton_type(m["m1"].meta["dtype"])
-    act, _ = mlp_activation(fuser, out)
+    act, act_loads = mlp_activation(fuser, out)
     K, H, N = shape_of(m["x"])[-1], shape_of(m["m1"])[-1], shape_of(m["m2"])[-1]
     M = numel(shape_of(m["m1"])) // H
-    computed = sorted(m["absorbed"] | {out}, key=lambda n: fuser.nodes.index(n))
-    return render_mlp(f"mlp_{index}", M=M, K=K, H=H, N=N, x=MlpOperand(dt, xs, xo), w1=MlpOperand(dt, w1s, w1o),
-                      w2=MlpOperand(dt, w2s, w2o), b1=None,
+    prologue, p_loads = row_prologue(fuser, out) if out in fuser.prologue else (None, {})
+    # the epilogue: acc (fp32, b2 added) is the MLP's output; its elementwise consumers lower over (rm, rn)
+    ctx = kernel.ctx
+    b, L = _lowerer(fuser, kernel, ctx)
+    odt = out.meta["dtype"]
+    L.reduction_values[out] = b.emit("acc" if odt is _dt.float32 else f"acc.to({tl_type(odt)})", odt, 2)
+    for mem in kernel.members[1:]:
+        L.value(mem, L.index_for(mem))
+    for mem in kernel.stores:
+        v = L.reduction_values[mem] if mem is out else L.value(mem, L.index_for(mem))
+        b.lines.append(_store(b, f"out_{mem.name}", ctx.native_flat(mem), v, 2, "[BLOCK_M, BLOCK_N]",
+                              mem.meta["dtype"]))
+    ep = Epilogue(params=_signature(b, kernel, {}), lines=b.lines,
+                  out_params=tuple(f"out_{mem.name}" for mem in kernel.stores),
+                  name=", ".join(n.name for n in L.computed) or "store", bytes_moved=_bytes(b, kernel),
+                  flops=b.ops * M * N)
+    if prologue:        # a buffer the prologue and the epilogue both read (the residual) counts once
+        prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, b.loads) - _load_bytes(b.loads))
+    absorbed = fuser.prologue[out]["absorbed"] if prologue else set()
+    computed = sorted(m["absorbed"] | absorbed | {out}, key=fuser.nodes.index) + L.computed
+    spec = render_mlp(f"mlp_{index}", M=M, K=K, H=H, N=N, x=None if prologue else MlpOperand(dt, xs, xo),
+                      w1=MlpOperand(dt, w1s, w1o), w2=MlpOperand(dt, w2s, w2o), b1=None,
                       b2=triton_type(m["b2"].meta["dtype"]) if m["b2"] is not None else None,
-                      out_dtype=triton_type(out.meta["dtype"]), activation=act, round_hidden=False,
-                      nodes=[n.name for n in computed], user_lines=_user_lines(computed))
+                      out_dtype=triton_type(odt), activation=act, round_hidden=False, prologue=prologue,
+                      epilogue=ep, nodes=[n.name for n in computed], user_lines=_user_lines(computed))
+    spec.bytes_moved += _load_bytes(act_loads)          # the activation's bias (the template counts no b1)
+    return spec

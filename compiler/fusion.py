@@ -54,6 +54,7 @@ class Kernel:
     index: int = 0
     name: str = ""
     stores: list = field(default_factory=list)  # members other kernels or the caller read
+    base_reads: set = field(default_factory=set)  # what a template reads besides its epilogue's loads
     elementwise_reads: set = field(default_factory=set)   # buffers read only at the element written (codegen)
 
     def __repr__(self) -> str:
@@ -72,6 +73,11 @@ class FusionPolicy:
       the scores (``kernels/attention.py``);
     - ``fused_mlp``: compute ``act(x @ W1) @ W2`` in one kernel that never stores the hidden activation
       (``kernels/mlp.py``), when nothing else reads it (training keeps it for backward: no fusion then).
+    - ``prologue``: compute the row operand of a matmul (A) or of a fused MLP (x) inside that kernel when
+      it is elementwise math over buffers and reductions over its own rows (a layer_norm, an rms_norm, a
+      gelu) and nothing else reads it: ``linear(layer_norm(x))`` is one kernel that never stores the
+      normalized rows. Each program recomputes its rows' statistics (one more pass over its ``BLOCK_M``
+      rows, from cache) and the elementwise math once per column block.
     """
     recompute_limit = 8
     max_members = 32
@@ -79,6 +85,7 @@ class FusionPolicy:
     horizontal = True
     flash_attention = True          # matmul(softmax(score(q @ k^T)), v) as one kernel; False: as written
     fused_mlp = True                # matmul(act(matmul(x, W1)), W2) as one kernel when the hidden has no other use
+    prologue = True                 # a GEMM's row operand computed in its kernel (layer_norm + linear: one kernel)
 
     def materialize(self, node, n_users: int, cone_ops: int) -> tuple[bool, str]:
         if n_users > 1 and cone_ops > self.recompute_limit:
@@ -321,6 +328,56 @@ def match_mlp(m2, outputs) -> dict | None:
             "x": m1.args[0], "w1": m1.args[1], "w2": m2.args[1]}
 
 
+def match_prologue(a, outputs, taken) -> dict | None:
+    """The nodes a GEMM computes when its row operand ``a`` (``[rows..., K]``) is a prologue, or None.
+
+    ``a``'s cone is pointwise and index math over buffers (placeholders, matmul and extern outputs) and
+    reductions over the last dim of values of ``a``'s shape (a row's mean, variance, sum of squares),
+    possibly nested (the variance reads the mean). Nodes that depend on those reductions (the normalized
+    rows) are *absorbed*: nothing outside the cone may read them. Nodes that do not (the residual sum a
+    layer_norm reads) stay ordinary nodes, recomputed in the prologue as in any other consumer.
+    """
+    if not (is_node(a) and a.op == "call_function") or a in outputs or len(a.users) != 1 \
+            or classify(a) != "pointwise" or a in taken or not a.meta["dtype"].is_floating_point:
+        return None
+    shape = shape_of(a)
+    if len(shape) < 2 or numel(shape) == 0:
+        return None
+    cone, reductions, todo = set(), [], [a]
+    while todo:
+        n = todo.pop()
+        if n in cone or not is_node(n) or n.op != "call_function":
+            continue
+        if n in taken:
+            return None
+        kind = classify(n)
+        if kind == "reduction":
+            src = n.args[0]
+            nd = len(shape_of(src))
+            dims = n.kwargs.get("dims")
+            dims = tuple(range(nd)) if dims is None or dims == () else tuple(d % nd for d in dims)
+            if shape_of(src) != shape or dims != (nd - 1,) or n.target.name in ("argmax", "argmin"):
+                return None
+            reductions.append(n)
+        elif kind != "pointwise":
+            continue                            # a buffer: read by the prologue
+        cone.add(n)
+        todo.extend(n.all_input_nodes)
+    # the nodes downstream of a reduction inside the cone: computed only here, so read only here
+    absorbed, changed = set(reductions), True
+    while changed:
+        changed = False
+        for n in cone - absorbed:
+            if any(i in absorbed for i in n.all_input_nodes):
+                absorbed.add(n)
+                changed = True
+    absorbed.add(a)
+    for n in absorbed:
+        if n in outputs or (n is not a and not _only_users(n, cone)):
+            return None
+    return {"a": a, "reductions": reductions, "absorbed": absorbed}
+
+
 class Fuser:
     """Runs the two steps on one graph; ``kernels`` (in a valid launch order) and ``decisions`` result."""
 
@@ -337,7 +394,8 @@ class Fuser:
         self.kernels: list[Kernel] = []
         self.attention: dict = {}              # matmul node -> match_attention() result
         self.mlp: dict = {}                    # output node -> match_mlp() result
-        self.absorbed: set = set()             # nodes a flash-attention kernel computes internally
+        self.absorbed: set = set()             # nodes a template computes internally
+        self.prologue: dict = {}               # matmul node or MLP output -> match_prologue() result
 
     # -- step 1 -------------------------------------------------------------------------------------------
     def materialize(self) -> None:
@@ -370,6 +428,8 @@ class Fuser:
                         absorbed |= m["absorbed"]
                         self.decisions.append(Decision(m["out"].name, None, True, "fused MLP: the hidden "
                                                        f"activation {m['hidden'].name} stays on chip"))
+        if self.policy.prologue:
+            self._match_prologues(outputs, absorbed)
         self.absorbed = absorbed
         for n in self.nodes:
             kind = classify(n)
@@ -393,7 +453,10 @@ class Fuser:
                 ops = []
                 M, N = shape_of(n.args[0])[-2], shape_of(n.args[1])[-1]
                 batch = numel(shape_of(n)) // max(M * N, 1)
-                for a in n.args:
+                for i, a in enumerate(n.args):
+                    if i == 0 and n in self.prologue:
+                        ops.append(None)                # computed by the kernel's prologue
+                        continue
                     sv = strided_view(a, self._is_buffer_or_candidate)
                     if sv is not None and mm_strides(sv[1], shape_of(a), batch) is None:
                         sv = None                       # batch dims that two strides cannot walk
@@ -409,7 +472,9 @@ class Fuser:
                     if a.op == "call_function":
                         self._force(a, f"an input of extern op {n.target.name}")
             elif kind == "mlp":
-                for base, _, _ in self.mlp[n]["operands"]:
+                for i, (base, _, _) in enumerate(self.mlp[n]["operands"]):
+                    if i == 0 and n in self.prologue:
+                        continue                        # x is computed by the kernel's prologue
                     if base.op == "call_function":
                         self._force(base, "read by a fused MLP through a strided view")
             elif kind == "attention":
@@ -439,6 +504,35 @@ class Fuser:
                 if store:
                     self.sns[n] = "pointwise"
                 self.decisions.append(Decision(n.name, None, not store, why))
+
+    def _match_prologues(self, outputs, absorbed: set) -> None:
+        """Row operands computed inside their GEMM (``FusionPolicy.prologue``); adds to ``absorbed``."""
+        from .codegen import row_prologue
+        consumers = [(m["out"], m["x"], False) for m in self.mlp.values()]
+        consumers += [(n, n.args[0], True) for n in self.nodes if n.op == "call_function" and n.target.name == "matmul"
+                      and classify(n) == "matmul" and n not in absorbed and n not in self.attention
+                      and n not in self.mlp]
+        for consumer, a, is_mm in consumers:
+            if strided_view(a, lambda n: n.op == "placeholder" or classify(n) in ("matmul", "extern")) is not None:
+                continue                        # read through strides already: nothing to compute
+            if is_mm:
+                M, N = shape_of(consumer.args[0])[-2], shape_of(consumer.args[1])[-1]
+                if not a.meta["dtype"] is consumer.meta["dtype"] or \
+                        numel(shape_of(a)) != numel(shape_of(consumer)) // max(N, 1) * shape_of(a)[-1]:
+                    continue                    # A broadcast over the batch: its rows are not pid_b * M + row
+            m = match_prologue(a, outputs, absorbed)
+            if m is None:
+                continue
+            self.prologue[consumer] = m
+            try:
+                row_prologue(self, consumer)
+            except IllegalFusion as e:
+                del self.prologue[consumer]
+                self.decisions.append(Decision(a.name, None, False, f"not a prologue of {consumer.name}: {e}"))
+                continue
+            absorbed |= m["absorbed"]
+            self.decisions.append(Decision(a.name, None, True, f"computed in the prologue of {consumer.name} "
+                                           f"({len(m['reductions'])} row reductions; never stored)"))
 
     def _attention_operands(self, m2, m) -> bool:
         """q, k (rows = keys) and v as strided views of buffers with at most two batch runs, into ``m``."""
@@ -552,7 +646,7 @@ class Fuser:
             if kind == "reduction":
                 L.value(m.args[0], ctx.full_index)
                 L.reduction_values[m] = Value(f"red_{m.name}", m.meta["dtype"], 1)
-            elif kind == "matmul":
+            elif kind in ("matmul", "mlp"):
                 L.reduction_values[m] = Value("acc", m.meta["dtype"], 2)
             else:
                 L.value(m, L.index_for(m))
@@ -580,7 +674,10 @@ class Fuser:
                     self.sns[y] = "attention"
                 continue
             if kind == "mlp":
-                self._new_kernel("mlp", None, n, "fused MLP template")
+                m = self.mlp[n]
+                H = shape_of(m["m1"])[-1]
+                ctx = MatmulContext(1, numel(shape_of(m["m1"])) // H, shape_of(n)[-1])
+                self._new_kernel("mlp", ctx, n, "fused MLP template")
                 continue
             placed = False
             for k in sorted(self._candidates(n), key=lambda k: -k.index):
@@ -596,7 +693,7 @@ class Fuser:
         kind = self.sns[n]
         k_n = numel(shape_of(n))
         for k in self.kernels:
-            if k.kind in ("extern", "attention", "mlp"):
+            if k.kind in ("extern", "attention"):
                 continue
             if kind == "reduction":
                 if k.kind == "reduction" and k.ctx.key() == self.context_for(n).key():
@@ -607,7 +704,7 @@ class Fuser:
                 yield k
             elif k.kind == "reduction" and k_n in (k.ctx.xnumel, numel(k.ctx.in_shape)):
                 yield k
-            elif k.kind == "matmul" and k_n == k.ctx.batch * k.ctx.M * k.ctx.N:
+            elif k.kind in ("matmul", "mlp") and kind == "pointwise" and k_n == k.ctx.batch * k.ctx.M * k.ctx.N:
                 yield k
 
     def _try_join(self, k: Kernel, n) -> tuple[bool, str]:
@@ -633,9 +730,7 @@ class Fuser:
         k.ctx = ctx
         if ctx.kind == "reduction":
             k.kind = "reduction"
-        k.reads = set(loads)
-        if k.kind == "matmul":
-            k.reads |= {sv[0] for sv in self.operands[k.members[0]]}
+        k.reads = set(loads) | k.base_reads
         k.deps |= new_deps
         self.kernel_of[n] = k
         return True, why
@@ -658,24 +753,34 @@ class Fuser:
         if kind == "extern":
             k.reads = set(n.all_input_nodes)
         elif kind == "matmul":
-            k.reads = {sv[0] for sv in self.operands[n]}
+            k.reads = {sv[0] for sv in self.operands[n] if sv is not None} | self._prologue_reads(n)
         elif kind == "mlp":
             from .codegen import mlp_activation
             _, loads = mlp_activation(self, n)
             m = self.mlp[n]
-            k.reads = {sv[0] for sv in m["operands"]} | loads | ({m["b2"]} if m["b2"] is not None else set())
+            ops = m["operands"][1:] if n in self.prologue else m["operands"]
+            k.reads = {sv[0] for sv in ops} | set(loads) | ({m["b2"]} if m["b2"] is not None else set()) \
+                | self._prologue_reads(n)
         elif kind == "attention":
             from .codegen import attention_score
             _, loads = attention_score(self, n)
-            k.reads = {sv[0] for sv in self.attention[n]["operands"]} | loads
+            k.reads = {sv[0] for sv in self.attention[n]["operands"]} | set(loads)
         else:
             k.reads, _ = self.trial(ctx, [n])
+        if kind in ("matmul", "mlp"):
+            k.base_reads = set(k.reads)
         k.deps = {self.kernel_of[b].index for b in k.reads if b in self.kernel_of}
         k.name = f"k{k.index}"
         self.kernels.append(k)
         self.kernel_of[n] = k
         self.decisions.append(Decision(n.name, k.name, True, why))
         return k
+
+    def _prologue_reads(self, consumer) -> set:
+        if consumer not in self.prologue:
+            return set()
+        from .codegen import row_prologue
+        return set(row_prologue(self, consumer)[1])
 
     # -- results ------------------------------------------------------------------------------------------
     def finish(self) -> list[Kernel]:

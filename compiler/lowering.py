@@ -193,10 +193,11 @@ class KernelBuilder:
     counter: int = 0
     loads: dict = field(default_factory=dict)           # buffer node -> set of flat offsets read
     ops: int = 0                                        # pointwise operations emitted (for the FLOP estimate)
+    prefix: str = "t"                                   # of temporaries (a prologue's "p" keeps clear of them)
 
-    def fresh(self, prefix="t") -> str:
+    def fresh(self, prefix=None) -> str:
         self.counter += 1
-        return f"{prefix}{self.counter - 1}"
+        return f"{prefix or self.prefix}{self.counter - 1}"
 
     def emit(self, expr: str, dtype, level: int, comment: str = "") -> Value:
         hit = self.cse.get(expr)

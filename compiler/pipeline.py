@@ -297,8 +297,10 @@ def _launch_args(fuser, k, spec) -> str:
                         out_ptr=f"buf_{m.get('store_as', k.members[0]).name}",
                         Lq=str(shape_of(m["q"])[-2]), Lk=str(shape_of(m["v"])[-2]))
     if k.kind == "matmul":
-        (abase, _, _), (bbase, _, _) = fuser.operands[k.members[0]]
-        by_param["a_ptr"], by_param["b_ptr"] = _var(abase), _var(bbase)
+        a_view, (bbase, _, _) = fuser.operands[k.members[0]]
+        by_param["b_ptr"] = _var(bbase)
+        if a_view is not None:                  # else A is computed by the kernel's prologue
+            by_param["a_ptr"] = _var(a_view[0])
         mm = k.members[0]
         sa, sb = shape_of(mm.args[0]), shape_of(mm.args[1])
         by_param.update(M=str(sa[-2]), N=str(sb[-1]), K=str(sa[-1]))

@@ -114,6 +114,63 @@ class Epilogue:
     flops: int = 0
 
 
+@dataclass(frozen=True)
+class Prologue:
+    """How a template computes its row operand (matmul's A, the MLP's x) instead of loading it: the
+    compiler's hook for fusing a layer_norm, an rms_norm or any elementwise math into the GEMM that reads it.
+
+    - ``dtype``: the tile's Triton dtype (the dot's input dtype; B's or W1's must match).
+    - ``params``: kernel parameters it reads, name -> Triton type; a name the epilogue also uses must have
+      the same type (the two share the parameter).
+    - ``setup``: lines run once per program before the K loop (row statistics: their own loops over K).
+      Defined for them: ``xindex`` (``[BLOCK_M, 1]``, the operand's absolute row, i64), ``xmask``,
+      ``rbase`` (``tl.arange(0, BLOCK_K)[None, :]``), ``K``, ``BLOCK_M``, ``BLOCK_K`` and ``tl``.
+    - ``tile``: lines run at each K step; defined for them as well: ``rindex = k + rbase`` (the absolute K
+      column, ``[1, BLOCK_K]``) and ``rmask = rindex < K``. They must assign ``tile``, ``[BLOCK_M, BLOCK_K]``
+      in ``dtype``, zero where ``rmask`` is false.
+    - ``name``, ``bytes_moved``, ``flops``: as for ``Epilogue``.
+
+        >>> p = Prologue("fp32", {"x_ptr": "*fp32"}, setup=[],
+        ...              tile=["tile = tl.maximum(tl.load(x_ptr + xindex * K + rindex, rmask & xmask, other=0), 0.0)"])
+        >>> p.name
+        'prologue'
+    """
+    dtype: str
+    params: dict[str, str]
+    setup: list[str] | tuple[str, ...]
+    tile: list[str] | tuple[str, ...]
+    name: str = "prologue"
+    bytes_moved: int = 0
+    flops: int = 0
+
+
+# Names a prologue's lines may assign although a template defines them: its own loops over K walk them.
+PROLOGUE_LOOP_NAMES = frozenset(("roffset", "rindex", "rmask"))
+PROLOGUE_NAMES = frozenset(("xindex", "xmask", "rbase", "tile")) | PROLOGUE_LOOP_NAMES
+
+
+def check_prologue(p: Prologue, template: str, reserved: frozenset) -> tuple[list[str], list[str]]:
+    """Validate ``p`` for ``template`` and return its setup and tile lines, dedented."""
+    if p.dtype not in DTYPES:
+        raise ValueError(f"Prologue: dtype {p.dtype!r} is not one of {DTYPES}")
+    reserved = (reserved | frozenset(("xindex", "xmask", "rbase"))) - PROLOGUE_LOOP_NAMES
+    setup = check_hook("Prologue", template, p.params, {}, list(p.setup) or ["pass"], reserved)
+    tile = check_hook("Prologue", template, p.params, {}, p.tile, reserved, assigns="tile")
+    return [] if list(p.setup) == [] else setup, tile
+
+
+def merge_params(template: str, *groups: dict) -> dict:
+    """Hook parameters in order, a name shared by two hooks (a buffer the prologue and the epilogue both
+    read) kept once; the same name with two types is an error."""
+    out: dict = {}
+    for g in groups:
+        for k, t in g.items():
+            if k in out and out[k] != t:
+                raise ValueError(f"{template}: parameter {k!r} is {out[k]} in one hook and {t} in another")
+            out[k] = t
+    return out
+
+
 def default_epilogue(out_dtype: str, *, batch: int = 1, M: int = 0, N: int = 0) -> Epilogue:
     """Cast ``acc`` to ``out_dtype`` and store it to ``out_ptr``, a contiguous ``[batch, M, N]`` buffer.
 
@@ -234,21 +291,17 @@ def {name}({params}):
     offs_am = offs_m % M
     offs_bn = offs_n % N
     offs_k = tl.arange(0, BLOCK_K)
-    a_ptrs = a_ptr + {a_batch} + (offs_am[:, None] * stride_am + offs_k[None, :] * stride_ak)
-    b_ptrs = b_ptr + {b_batch} + (offs_k[:, None] * stride_bk + offs_bn[None, :] * stride_bn)
+{a_setup}    b_ptrs = b_ptr + {b_batch} + (offs_k[:, None] * stride_bk + offs_bn[None, :] * stride_bn)
 
     # K loop: acc += A[offs_m, k:k+BLOCK_K] @ B[k:k+BLOCK_K, offs_n]; the last step masks K's tail to zero.
     acc = tl.full((BLOCK_M, BLOCK_N), 0, dtype={acc_tl})
     for k in range(0, K, BLOCK_K):
-        if EVEN_K:
-            a = tl.load(a_ptrs)
-            b = tl.load(b_ptrs)
+{a_tile}        if EVEN_K:
+{a_load_even}            b = tl.load(b_ptrs)
         else:
-            a = tl.load(a_ptrs, mask=offs_k[None, :] < K - k, other=0.0)
-            b = tl.load(b_ptrs, mask=offs_k[:, None] < K - k, other=0.0)
+{a_load_tail}            b = tl.load(b_ptrs, mask=offs_k[:, None] < K - k, other=0.0)
         acc = tl.dot(a, b, acc{dot_kwargs})
-        a_ptrs += BLOCK_K * stride_ak
-        b_ptrs += BLOCK_K * stride_bk
+{a_advance}        b_ptrs += BLOCK_K * stride_bk
 
     # Epilogue: {epilogue_name}
     rm = offs_m[:, None]
@@ -256,6 +309,24 @@ def {name}({params}):
     mask = (rm < M) & (rn < N)
 {epilogue}
 '''
+
+
+_A_LOADED = dict(
+    a_setup="    a_ptrs = a_ptr + {a_batch} + (offs_am[:, None] * stride_am + offs_k[None, :] * stride_ak)\n",
+    a_tile="", a_load_even="            a = tl.load(a_ptrs)\n",
+    a_load_tail="            a = tl.load(a_ptrs, mask=offs_k[None, :] < K - k, other=0.0)\n",
+    a_advance="        a_ptrs += BLOCK_K * stride_ak\n")
+
+
+def _a_computed(setup: list[str], tile: list[str], name: str) -> dict:
+    """The body's A fields for a ``Prologue``: rows' statistics before the loop, each tile computed in it."""
+    head = [f"# Prologue ({name}): A is computed, not loaded: row statistics first, then each K tile.",
+            "xindex = pid_b * M + offs_am[:, None]", "xmask = offs_am[:, None] < M",
+            "rbase = tl.arange(0, BLOCK_K)[None, :]"] + setup
+    body = ["rindex = k + rbase", "rmask = rindex < K"] + tile + ["a = tile"]
+    return dict(a_setup=textwrap.indent("\n".join(head), "    ") + "\n",
+                a_tile=textwrap.indent("\n".join(body), "        ") + "\n",
+                a_load_even="", a_load_tail="", a_advance="")
 
 
 def _check_epilogue(ep: Epilogue) -> list[str]:
@@ -286,9 +357,9 @@ def _format_params(name: str, runtime: list[str], constexpr: list[str], width: i
     return ("\n" + indent).join(lines)[:-1]
 
 
-def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, b: Operand,
+def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand | None, b: Operand,
                   acc_dtype: str | None = None, allow_tf32: bool = False, out_dtype: str | None = None,
-                  epilogue: Epilogue | None = None, nodes: Sequence[str] = (),
+                  epilogue: Epilogue | None = None, prologue: Prologue | None = None, nodes: Sequence[str] = (),
                   user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of a kernel computing ``epilogue(A[b] @ B[b])`` for ``b`` in ``range(batch)``,
     with ``A[b]`` ``[M, K]`` and ``B[b]`` ``[K, N]`` read through the operands' strides.
@@ -296,6 +367,8 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
     ``acc_dtype``: ``"fp32"`` (the default), or ``"fp64"``, which fp64 inputs require and default to.
     ``allow_tf32``: fp32 inputs use tf32 tensor cores (``input_precision="tf32"``); else they are IEEE fp32.
     ``out_dtype``: the default epilogue's output dtype (default: the inputs'). Ignored with ``epilogue``.
+    ``prologue``: compute A's tiles instead of loading them (``a`` is then None; A's rows are ``pid_b * M +
+    row``, so a batched A must not be broadcast over the batch).
     ``nodes``, ``user_lines``: provenance (fused graph nodes, user file:line), named in the header comment
     (module level, outside the function, so it does not change Triton's cache key) and kept in the spec.
     The kernel's arguments are ``a_ptr, b_ptr, *epilogue.params, M, N, K`` (``spec.signature``), then the
@@ -310,10 +383,14 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
         if not isinstance(size, int) or size < 1:
             raise ValueError(f"render_matmul: {size_name} must be a positive int, got {size!r} "
                              f"(an empty matmul needs no kernel: fill the output with zeros)")
-    if a.dtype != b.dtype:
-        raise ValueError(f"render_matmul: operand dtypes differ: a is {a.dtype}, b is {b.dtype}; "
+    if (a is None) == (prologue is None):
+        raise ValueError("render_matmul: pass exactly one of a (A loaded through its strides) and prologue "
+                         "(A computed)")
+    a_dtype = a.dtype if a is not None else prologue.dtype
+    if a_dtype != b.dtype:
+        raise ValueError(f"render_matmul: operand dtypes differ: a is {a_dtype}, b is {b.dtype}; "
                          f"cast one first (tl.dot needs equal input dtypes)")
-    dtype = a.dtype
+    dtype = a_dtype
     if acc_dtype is None:
         acc_dtype = "fp64" if dtype == "fp64" else "fp32"
     if acc_dtype != ("fp64" if dtype == "fp64" else "fp32"):
@@ -336,13 +413,20 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
     num_warps = matmul_num_warps(block_m, block_n, acc_dtype, fma_dot=dtype == "fp32" and not allow_tf32)
     num_stages = matmul_num_stages(block_m, block_n, block_k, K, dtype)
 
-    signature = {"a_ptr": f"*{dtype}", "b_ptr": f"*{dtype}", **epilogue.params,
-                 "M": "i32", "N": "i32", "K": "i32"}
-    constexprs: dict[str, int | bool] = dict(zip(_STRIDE_NAMES, (*a.strides, *b.strides)))
+    if prologue is None:
+        signature = {"a_ptr": f"*{dtype}", "b_ptr": f"*{dtype}", **epilogue.params}
+        constexprs: dict[str, int | bool] = dict(zip(_STRIDE_NAMES, (*a.strides, *b.strides)))
+    else:
+        setup, tile = check_prologue(prologue, "matmul", _RESERVED)
+        signature = merge_params("render_matmul", prologue.params, {"b_ptr": f"*{dtype}"}, epilogue.params)
+        constexprs = dict(zip(_STRIDE_NAMES[3:], b.strides))
+    signature.update(M="i32", N="i32", K="i32")
     constexprs.update(BLOCK_M=block_m, BLOCK_N=block_n, BLOCK_K=block_k, GROUP_M=group_m,
                       EVEN_K=K % block_k == 0)
     batch_text = {}
     for x, op in (("a", a), ("b", b)):
+        if op is None:
+            continue
         if op.inner[0] > 1:
             constexprs[f"{x.upper()}_INNER"], constexprs[f"stride_{x}i"] = op.inner
             batch_text[x] = (f"(pid_b // {x.upper()}_INNER) * stride_{x}b + (pid_b % {x.upper()}_INNER) * stride_{x}i")
@@ -366,7 +450,8 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
     header = [
         f"# {name}: batched matmul acc[b] = A[b] @ B[b], then the epilogue ({epilogue.name})",
         "#   generated by torchlite.kernels.matmul (the Triton tutorial-03 template)",
-        f"#   A: {dtype}, strides (batch, row, col) = {a.strides}",
+        f"#   A: {dtype}, strides (batch, row, col) = {a.strides}" if a is not None else
+        f"#   A: {dtype}, computed by the prologue ({prologue.name})",
         f"#   B: {dtype}, strides (batch, row, col) = {b.strides}",
         f"#   accumulator {acc_dtype}, dot precision {precision}",
         f"#   tile {block_m}x{block_n}x{block_k}, GROUP_M {group_m}, {num_warps} warps, "
@@ -377,17 +462,19 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand, 
         header.append(f"#   nodes: {', '.join(nodes)}")
     if user_lines:
         header.append(f"#   from: {', '.join(user_lines)}")
+    a_fields = {k: v.format(a_batch=batch_text["a"]) for k, v in _A_LOADED.items()} if prologue is None \
+        else _a_computed(setup, tile, prologue.name)
     body = _BODY.format(name=name, params=param_text, acc_tl=TL_DTYPE[acc_dtype], dot_kwargs=dot_kwargs,
-                        a_batch=batch_text["a"], b_batch=batch_text["b"],
+                        b_batch=batch_text["b"], **a_fields,
                         epilogue_name=epilogue.name, epilogue=textwrap.indent("\n".join(ep_lines), "    "))
     source = "\n".join(header) + "\nimport triton\nimport triton.language as tl\n\n\n" + body
 
-    a_mats = 1 if a.strides[0] == 0 else batch
+    a_bytes = (1 if a.strides[0] == 0 else batch) * M * K * ITEMSIZE[dtype] if a is not None else prologue.bytes_moved
     b_mats = 1 if b.strides[0] == 0 else batch
-    bytes_moved = (a_mats * M * K + b_mats * K * N) * ITEMSIZE[dtype] + epilogue.bytes_moved
+    bytes_moved = a_bytes + b_mats * K * N * ITEMSIZE[dtype] + epilogue.bytes_moved
     return KernelSpec(
         name=name, kind="matmul", source=source, signature=signature, constexprs=constexprs,
         grid=matmul_grid(M, N, batch, block_m, block_n), num_warps=num_warps, num_stages=num_stages,
         nodes=list(nodes), user_lines=list(user_lines), bytes_moved=bytes_moved,
-        flops=2 * batch * M * N * K + epilogue.flops,
+        flops=2 * batch * M * N * K + epilogue.flops + (prologue.flops if prologue is not None else 0),
     )

@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from ..compiler.kernel import KernelSpec
 from ._hooks import check_hook
 from .attention import _dot_kwargs
-from .matmul import ITEMSIZE, MIN_DOT, SM_COUNT, TL_DTYPE, _cdiv, _format_params, _next_pow2
+from .matmul import (ITEMSIZE, MIN_DOT, SM_COUNT, TL_DTYPE, Epilogue, Prologue, _cdiv, _format_params,
+                     _next_pow2, check_prologue, merge_params)
 
 MLP_DTYPES = ("fp16", "bf16", "fp32")
 
@@ -211,7 +212,7 @@ def {name}({params}):
     offs_h = tl.arange(0, BLOCK_H)
     rm = offs_m[:, None]
     rn = offs_n[None, :]
-
+{x_setup}
     # Hidden loop: acc += act(x @ W1[:, chunk]{b1_text}) @ W2[chunk, cols]; the hidden tile stays in registers.
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
     for start_h in range(0, H, BLOCK_H):
@@ -223,13 +224,10 @@ def {name}({params}):
         h = tl.zeros((BLOCK_M, BLOCK_H), dtype=tl.float32)
         for start_k in range(0, K, BLOCK_K):
             kcols = start_k + offs_k
-            if EVEN_K and EVEN_H:
-                x = tl.load(x_ptr + {x_offset}offs_xm[:, None] * stride_xm + kcols[None, :] * stride_xk)
-                w1 = tl.load(w1_ptr + {w1_offset}kcols[:, None] * stride_w1k + rh * stride_w1h)
+{x_tile}            if EVEN_K and EVEN_H:
+{x_load_even}                w1 = tl.load(w1_ptr + {w1_offset}kcols[:, None] * stride_w1k + rh * stride_w1h)
             else:
-                x = tl.load(x_ptr + {x_offset}offs_xm[:, None] * stride_xm + kcols[None, :] * stride_xk,
-                            mask=kcols[None, :] < K, other=0.0)
-                w1 = tl.load(w1_ptr + {w1_offset}kcols[:, None] * stride_w1k + rh * stride_w1h,
+{x_load_tail}                w1 = tl.load(w1_ptr + {w1_offset}kcols[:, None] * stride_w1k + rh * stride_w1h,
                              mask=(kcols[:, None] < K) & mask_h, other=0.0)
             h = tl.dot(x, w1, h{dot1_kwargs})
 {b1_lines}{round_lines}
@@ -246,10 +244,7 @@ def {name}({params}):
                          mask=hcols[:, None] < H, other=0.0)
         acc = tl.dot(a.to({w2_tl}), w2, acc{dot2_kwargs})
 {b2_lines}
-    # Store out (contiguous [M, N]).
-    mask = (rm < M) & (rn < N)
-    tl.store(out_ptr + rm * N + rn, acc.to({out_tl}), mask=mask)
-'''
+{out_lines}'''
 
 _B1 = '''\
         b1 = tl.load(b1_ptr + rh, mask=mask_h, other=0.0).to(tl.float32)
@@ -266,15 +261,37 @@ _B2 = '''\
 '''
 
 
+_X_LOADED = dict(
+    x_setup="", x_tile="",
+    x_load_even="                x = tl.load(x_ptr + {x_offset}offs_xm[:, None] * stride_xm + kcols[None, :] * stride_xk)\n",
+    x_load_tail="                x = tl.load(x_ptr + {x_offset}offs_xm[:, None] * stride_xm + kcols[None, :] * stride_xk,\n"
+                "                            mask=kcols[None, :] < K, other=0.0)\n")
+_STORE = '''\
+    # Store out (contiguous [M, N]).
+    mask = (rm < M) & (rn < N)
+    tl.store(out_ptr + rm * N + rn, acc.to({out_tl}), mask=mask)
+'''
+
+
+def _x_computed(setup: list[str], tile: list[str], name: str) -> dict:
+    """The body's x fields for a ``Prologue``: rows' statistics before the hidden loop, tiles in the K loop."""
+    head = [f"# Prologue ({name}): x is computed, not loaded: row statistics first, then each K tile.",
+            "xindex = offs_xm[:, None].to(tl.int64)", "xmask = offs_xm[:, None] < M",
+            "rbase = tl.arange(0, BLOCK_K)[None, :]"] + setup
+    body = ["rindex = kcols[None, :]", "rmask = rindex < K"] + tile + ["x = tile"]
+    return dict(x_setup=textwrap.indent("\n".join(head), "    ") + "\n",
+                x_tile=textwrap.indent("\n".join(body), "            ") + "\n", x_load_even="", x_load_tail="")
+
+
 def _check_activation(act: Activation) -> list[str]:
     """Validate ``act`` and return its lines, dedented, one per source line."""
     return check_hook("Activation", "MLP", act.params, {}, act.lines, _RESERVED, assigns="a")
 
 
-def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: MlpOperand, w2: MlpOperand,
-               b1: str | None, b2: str | None, out_dtype: str, activation: Activation | None = None,
-               round_hidden: bool = True, nodes: Sequence[str] = (),
-               user_lines: Sequence[str] = ()) -> KernelSpec:
+def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | None, w1: MlpOperand,
+               w2: MlpOperand, b1: str | None, b2: str | None, out_dtype: str, activation: Activation | None = None,
+               round_hidden: bool = True, prologue: Prologue | None = None, epilogue: Epilogue | None = None,
+               nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of a kernel computing ``out = act(x @ W1 + b1) @ W2 + b2`` with x ``[M, K]``,
     W1 ``[K, H]`` and W2 ``[H, N]`` read through their strides and ``out`` a contiguous ``[M, N]`` buffer.
 
@@ -285,6 +302,11 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: 
     provenance, named in the header comment and kept in the spec. The kernel's arguments are
     ``x_ptr, w1_ptr[, b1_ptr], w2_ptr[, b2_ptr], *activation.params, out_ptr, M`` (``spec.signature``),
     then ``spec.constexprs`` by keyword; launch it on ``spec.grid``.
+
+    ``prologue`` (``kernels.matmul.Prologue``): compute x's tiles instead of loading them (``x`` is then
+    None); its params come first. ``epilogue`` (``kernels.matmul.Epilogue``): lines run on ``acc`` (fp32,
+    biased) instead of the store into ``out_ptr``, with ``rm``, ``rn``, ``mask`` and ``M`` defined, as in
+    the matmul template; its params replace ``out_ptr``.
 
     ``bytes_moved`` counts DRAM traffic with the weights' column block served from L2 after its first read:
     x, W1 and b1 once per column block (a second column block recomputes the hidden), W2, b2 and out once.
@@ -301,8 +323,11 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: 
             raise ValueError(f"render_mlp: {size_name} must be a positive int, got {size!r} "
                              f"(an empty MLP needs no kernel)")
     M, K, H, N = int(M), int(K), int(H), int(N)
-    if x.dtype != w1.dtype:
-        raise ValueError(f"render_mlp: x is {x.dtype} and w1 is {w1.dtype}; cast one first "
+    if (x is None) == (prologue is None):
+        raise ValueError("render_mlp: pass exactly one of x (loaded through its strides) and prologue (computed)")
+    x_dtype = x.dtype if x is not None else prologue.dtype
+    if x_dtype != w1.dtype:
+        raise ValueError(f"render_mlp: x is {x_dtype} and w1 is {w1.dtype}; cast one first "
                          f"(tl.dot needs equal input dtypes)")
     for what, dt in (("b1", b1), ("b2", b2), ("out_dtype", out_dtype)):
         if dt is not None and dt not in MLP_DTYPES:
@@ -311,6 +336,8 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: 
     if out_dtype is None:
         raise ValueError(f"render_mlp: out_dtype is required, one of {MLP_DTYPES}")
     for what, op, rows, cols in (("x", x, M, K), ("w1", w1, K, H), ("w2", w2, H, N)):
+        if op is None:
+            continue
         last = op.offset + (rows - 1) * op.strides[0] + (cols - 1) * op.strides[1]
         if last >= 2 ** 31:
             raise ValueError(f"render_mlp: {what} ([{rows}, {cols}], strides {op.strides}, offset {op.offset}) "
@@ -321,23 +348,31 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: 
     activation = activation or IDENTITY
     act_lines = _check_activation(activation)
 
-    dtype = x.dtype
+    dtype = x_dtype
     block_m, block_k, block_h, block_n = mlp_block_sizes(M, K, H, N, dtype)
     num_warps = mlp_num_warps(block_m, block_h, block_n, dtype)
     num_stages = mlp_num_stages(block_m, block_k, block_h, block_n, K, dtype, w2.dtype)
 
-    signature = {"x_ptr": f"*{dtype}", "w1_ptr": f"*{dtype}"}
+    own = {"x_ptr": f"*{dtype}"} if prologue is None else {}
+    own["w1_ptr"] = f"*{dtype}"
     if b1:
-        signature["b1_ptr"] = f"*{b1}"
-    signature["w2_ptr"] = f"*{w2.dtype}"
+        own["b1_ptr"] = f"*{b1}"
+    own["w2_ptr"] = f"*{w2.dtype}"
     if b2:
-        signature["b2_ptr"] = f"*{b2}"
-    clash = sorted(set(activation.params) & set(signature))
+        own["b2_ptr"] = f"*{b2}"
+    clash = sorted(set(activation.params) & set(own))
     if clash:
         raise ValueError(f"Activation: parameters {clash} repeat the template's own parameters")
-    signature.update(activation.params)
-    signature.update(out_ptr=f"*{out_dtype}", M="i32")
-    constexprs: dict[str, int | bool] = dict(zip(_STRIDE_NAMES, (*x.strides, *w1.strides, *w2.strides)))
+    if prologue is not None:
+        setup, tile = check_prologue(prologue, "MLP", _RESERVED)
+    if epilogue is not None:
+        ep_lines = check_hook("Epilogue", "MLP", epilogue.params, epilogue.constexprs, epilogue.lines,
+                              _RESERVED)
+    signature = merge_params("render_mlp", prologue.params if prologue else {}, own, activation.params,
+                             epilogue.params if epilogue else {"out_ptr": f"*{out_dtype}"})
+    signature["M"] = "i32"
+    strides = (*x.strides, *w1.strides, *w2.strides) if x is not None else (*w1.strides, *w2.strides)
+    constexprs: dict[str, int | bool] = dict(zip(_STRIDE_NAMES[-len(strides):], strides))
     constexprs.update(K=K, H=H, N=N, BLOCK_M=block_m, BLOCK_K=block_k, BLOCK_H=block_h, BLOCK_N=block_n,
                       EVEN_K=K % block_k == 0, EVEN_H=H % block_h == 0)
 
@@ -349,7 +384,8 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: 
         f"# {name}: fused MLP out = act(x @ W1{' + b1' if b1 else ''}) @ W2{' + b2' if b2 else ''}, "
         f"the hidden [M, {H}] never stored (activation: {activation.name})",
         "#   generated by torchlite.kernels.mlp (back-to-back GEMM template)",
-        f"#   x: {dtype}, strides (row, col) = {x.strides}" + (f", offset {x.offset}" if x.offset else ""),
+        (f"#   x: {dtype}, strides (row, col) = {x.strides}" + (f", offset {x.offset}" if x.offset else ""))
+        if x is not None else f"#   x: {dtype}, computed by the prologue ({prologue.name})",
         f"#   W1: {w1.dtype}, strides (row, col) = {w1.strides}" + (f", offset {w1.offset}" if w1.offset else ""),
         f"#   W2: {w2.dtype}, strides (row, col) = {w2.strides}" + (f", offset {w2.offset}" if w2.offset else ""),
         f"#   K {K}, H {H}, N {N}; biases b1 {b1 or 'none'}, b2 {b2 or 'none'}; out {out_dtype}; "
@@ -365,24 +401,32 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand, w1: 
         header.append(f"#   nodes: {', '.join(nodes)}")
     if user_lines:
         header.append(f"#   from: {', '.join(user_lines)}")
+    x_fields = {k: v.format(x_offset=f"{x.offset} + " if x.offset else "") for k, v in _X_LOADED.items()} \
+        if x is not None else _x_computed(setup, tile, prologue.name)
+    if epilogue is None:
+        out_lines = _STORE.format(out_tl=TL_DTYPE[out_dtype])
+    else:
+        out_lines = textwrap.indent("\n".join([f"# Epilogue: {epilogue.name}", "mask = (rm < M) & (rn < N)"]
+                                              + ep_lines), "    ") + "\n"
     body = _BODY.format(
-        name=name, params=param_text, b1_text=" + b1" if b1 else "",
-        x_offset=f"{x.offset} + " if x.offset else "", w1_offset=f"{w1.offset} + " if w1.offset else "",
+        name=name, params=param_text, b1_text=" + b1" if b1 else "", **x_fields, out_lines=out_lines,
+        w1_offset=f"{w1.offset} + " if w1.offset else "",
         w2_offset=f"{w2.offset} + " if w2.offset else "",
         dot1_kwargs=_dot_kwargs(dtype), dot2_kwargs=_dot_kwargs(w2.dtype),
         b1_lines=_B1 if b1 else "", round_lines=_ROUND.format(dtype=dtype, x_tl=TL_DTYPE[dtype]) if rounds else "",
         act_name=activation.name, act=textwrap.indent("\n".join(act_lines), " " * 8),
-        w2_tl=TL_DTYPE[w2.dtype], b2_lines=_B2 if b2 else "", out_tl=TL_DTYPE[out_dtype])
+        w2_tl=TL_DTYPE[w2.dtype], b2_lines=_B2 if b2 else "")
     imports = "import triton\nimport triton.language as tl\nfrom triton.language.extra import libdevice\n"
     source = "\n".join(header) + "\n" + imports + "\n\n" + body
 
     item = ITEMSIZE
-    per_column_block = M * K * item[dtype] + K * H * item[dtype] + (H * item[b1] if b1 else 0)
+    x_bytes = M * K * item[dtype] if prologue is None else prologue.bytes_moved
+    per_column_block = x_bytes + K * H * item[dtype] + (H * item[b1] if b1 else 0)
     bytes_moved = (n_blocks * per_column_block + H * N * item[w2.dtype] + (N * item[b2] if b2 else 0)
-                   + M * N * item[out_dtype])
+                   + (M * N * item[out_dtype] if epilogue is None else epilogue.bytes_moved))
     return KernelSpec(
         name=name, kind="mlp", source=source, signature=signature, constexprs=constexprs,
         grid=mlp_grid(M, N, block_m, block_n), num_warps=num_warps, num_stages=num_stages,
         nodes=list(nodes), user_lines=list(user_lines), bytes_moved=bytes_moved,
-        flops=2 * M * K * H + 2 * M * H * N,
+        flops=2 * M * K * H + 2 * M * H * N + (prologue.flops if prologue else 0) + (epilogue.flops if epilogue else 0),
     )

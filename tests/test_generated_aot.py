@@ -43,6 +43,14 @@ def _corpus():
         "attention": (lambda q: (q @ q.transpose(-2, -1) * 0.125).softmax(-1) @ q, q),
         "attention_f16_causal": (lambda q: F.scaled_dot_product_attention(q, q, q, is_causal=True),
                                  q.to(tl.float16).realize()),
+        # looped rows: a row-level value first needed inside a loop (the mean) is computed before it
+        "layer_norm_long_rows": (lambda x: F.layer_norm(x, (8192,), long[0], long[1]), long),
+        # prologues: the normalized rows computed inside the GEMM that reads them
+        "layer_norm_linear": (lambda x: F.linear(F.layer_norm(x, (512,), g, g), w1, b1), x),
+        "layer_norm_linear_f16": (lambda x: F.linear(F.layer_norm(x, (512,), g.to(tl.float16), None), w1h), xh),
+        "pre_norm_mlp_residual_f16": (lambda x: x + F.linear(F.gelu(F.linear(
+            F.layer_norm(x, (128,), g[:128].to(tl.float16), None), w1h[:512, :128], b1h[:512])), w2h[:, :512]),
+            xh[:, :128].contiguous().realize()),
     }
     # tensors of 2**31 elements or more index in int64 (explain compiles without allocating anything)
     programs["int64_indexing"] = (lambda _: ((tl.zeros(2 ** 31 + 5) * 2.0 + 1.0),
