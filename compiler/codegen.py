@@ -69,7 +69,7 @@ def _pid(wide: bool) -> str:
 def kernel_title(kernel, computed) -> str:
     """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from."""
     prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext", "attention": "attn",
-              "mlp": "mlp"}[kernel.kind]
+              "mlp": "mlp", "attn_block": "attnblk"}[kernel.kind]
     words = []
     for n in computed:
         w = n.meta.get("origin") or n.target.name
@@ -148,6 +148,8 @@ def generate_kernel(fuser, kernel, index: int) -> KernelSpec:
         return _attention(fuser, kernel, index)
     if kernel.kind == "mlp":
         return _mlp(fuser, kernel, index)
+    if kernel.kind == "attn_block":
+        return _attention_block(fuser, kernel, index)
     raise ValueError(f"no Triton codegen for {kernel.kind} kernels")
 
 
@@ -626,17 +628,18 @@ def _reductions_read(r, reductions: set, cone: set) -> set:
 
 
 # -- flash attention ----------------------------------------------------------------------------------------
-def attention_score(fuser, m2):
+def attention_score(fuser, m2, match=None, bname="pid_b"):
     """The score lines of a matched attention (``fusion.match_attention``): the cone from ``q @ k^T`` to the
-    softmax input, lowered over the template's ``(pid_b, rm, rn)`` tile with the raw product as ``qk``.
-    Returns the ``ScoreFn`` and the buffers its lines load."""
+    softmax input, lowered over the template's ``(bname, rm, rn)`` tile with the raw product as ``qk``
+    (``bname``: the flattened batch index's name in the template). Returns the ``ScoreFn`` and the buffers
+    its lines load (node -> offsets)."""
     from torchlite.kernels.attention import ScoreFn
     from .fusion import _BufferSet
     from .lowering import MatmulContext
-    m = fuser.attention[m2]
+    m = match or fuser.attention[m2]
     m1, x = m["m1"], m["x"]
     Lq, Lk = shape_of(x)[-2:]
-    ctx = MatmulContext(numel(shape_of(x)[:-2]), Lq, Lk)
+    ctx = MatmulContext(numel(shape_of(x)[:-2]), Lq, Lk, bname=bname)
     b = KernelBuilder(ctx)
     L = _Tracking(b, _BufferSet(fuser.sns, {m1}), {m1})
     dt = m1.meta["dtype"]
@@ -645,9 +648,8 @@ def attention_score(fuser, m2):
     acc = _dt.float64 if dt is _dt.float64 else _dt.float32
     b.lines.append(f"s = {_block_value(v, 2, '[BLOCK_M, BLOCK_N]', acc)}")
     params = _signature(b, type("K", (), {"stores": []})(), {})
-    loads = {n for n in b.loads}
     return ScoreFn(params=params, lines=b.lines, name=", ".join(n.name for n in L.computed) or "scores",
-                   bytes_moved=0, flops=b.ops * numel(shape_of(x))), loads
+                   bytes_moved=0, flops=b.ops * numel(shape_of(x))), dict(b.loads)
 
 
 def _attention(fuser, kernel, index) -> KernelSpec:
@@ -676,6 +678,60 @@ def _attention(fuser, kernel, index) -> KernelSpec:
     return spec
 
 
+# -- the attention block ------------------------------------------------------------------------------------
+def _epilogue(fuser, kernel, out, M: int, N: int):
+    """The Epilogue of a template whose ``acc`` (fp32) is ``out``: its elementwise consumers that joined the
+    kernel lowered over ``(pid_b, rm, rn)``, and the stores of every member other kernels read. Returns
+    ``(Epilogue, loads, computed nodes)``."""
+    from torchlite.kernels.matmul import Epilogue
+    ctx = kernel.ctx
+    b, L = _lowerer(fuser, kernel, ctx)
+    odt = out.meta["dtype"]
+    L.reduction_values[out] = b.emit("acc" if odt is _dt.float32 else f"acc.to({tl_type(odt)})", odt, 2)
+    for mem in kernel.members[1:]:
+        L.value(mem, L.index_for(mem))
+    for mem in kernel.stores:
+        v = L.reduction_values[mem] if mem is out else L.value(mem, L.index_for(mem))
+        b.lines.append(_store(b, f"out_{mem.name}", ctx.native_flat(mem), v, 2, "[BLOCK_M, BLOCK_N]",
+                              mem.meta["dtype"]))
+    ep = Epilogue(params=_signature(b, kernel, {}), lines=b.lines,
+                  out_params=tuple(f"out_{mem.name}" for mem in kernel.stores),
+                  name=", ".join(n.name for n in L.computed) or "store", bytes_moved=_bytes(b, kernel),
+                  flops=b.ops * ctx.batch * M * N)
+    return ep, dict(b.loads), L.computed
+
+
+def _attention_block(fuser, kernel, index) -> KernelSpec:
+    """The attention block (``fusion.Fuser._match_attention_blocks``): the projection's x loaded or computed
+    by a prologue, the score cone of the attention, and the output projection's epilogue."""
+    from torchlite.kernels.attention_block import WOperand, XOperand, render_attention_block
+    O = kernel.members[0]
+    m = fuser.attn_block[O]
+    P, m2 = m["P"], m["m2"]
+    B, T, N = m["sizes"]
+    NH, D = m["heads"]
+    dt = triton_type(P.meta["dtype"])
+    prologue, p_loads = row_prologue(fuser, P) if P in fuser.prologue else (None, {})
+    score, s_loads = attention_score(fuser, m2, match=m["attn"], bname="pid_bh")
+    ep, e_loads, ep_computed = _epilogue(fuser, kernel, O, T, N)
+    x = None
+    if prologue is None:
+        _, xs, xo = m["views"]["x"]
+        x = XOperand(dt, _mm_strides(xs, shape_of(P.args[0]), B)[0], xo)
+    (_, wps, wpo), (_, wos, woo) = m["views"]["wp"], m["views"]["wo"]
+    if prologue:        # buffers the prologue, the scores and the epilogue share count once
+        prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, s_loads, e_loads)
+                                       - _load_bytes(s_loads, e_loads))
+    score = dataclasses.replace(score, bytes_moved=_load_bytes(s_loads, e_loads) - _load_bytes(e_loads))
+    computed = sorted(m["absorbed"] | (fuser.prologue[P]["absorbed"] if prologue else set()) | {O},
+                      key=fuser.nodes.index) + ep_computed
+    return render_attention_block(
+        f"attnblk_{index}", B=B, T=T, C=shape_of(P.args[0])[-1], NH=NH, D=D, N=N, x=x,
+        wp=WOperand(dt, tuple(wps), wpo), wo=WOperand(dt, tuple(wos), woo), cols=m["cols"], out_rows=m["out_rows"],
+        score=score, prologue=prologue, epilogue=ep, nodes=[n.name for n in computed],
+        user_lines=_user_lines(computed))
+
+
 # -- fused MLP ----------------------------------------------------------------------------------------------
 def mlp_activation(fuser, out):
     """The activation lines of a matched MLP (``fusion.match_mlp``): the cone from ``x @ W1`` to the hidden
@@ -701,7 +757,6 @@ def mlp_activation(fuser, out):
 def _mlp(fuser, kernel, index) -> KernelSpec:
     """The fused MLP kernel: its x computed by a prologue when matched, and its output's elementwise
     consumers (a residual add) fused as an epilogue on ``acc``, as for a matmul."""
-    from torchlite.kernels.matmul import Epilogue
     from torchlite.kernels.mlp import MlpOperand, render_mlp
     out = kernel.members[0]
     m = fuser.mlp[out]
@@ -712,28 +767,15 @@ def _mlp(fuser, kernel, index) -> KernelSpec:
     M = numel(shape_of(m["m1"])) // H
     prologue, p_loads = row_prologue(fuser, out) if out in fuser.prologue else (None, {})
     # the epilogue: acc (fp32, b2 added) is the MLP's output; its elementwise consumers lower over (rm, rn)
-    ctx = kernel.ctx
-    b, L = _lowerer(fuser, kernel, ctx)
-    odt = out.meta["dtype"]
-    L.reduction_values[out] = b.emit("acc" if odt is _dt.float32 else f"acc.to({tl_type(odt)})", odt, 2)
-    for mem in kernel.members[1:]:
-        L.value(mem, L.index_for(mem))
-    for mem in kernel.stores:
-        v = L.reduction_values[mem] if mem is out else L.value(mem, L.index_for(mem))
-        b.lines.append(_store(b, f"out_{mem.name}", ctx.native_flat(mem), v, 2, "[BLOCK_M, BLOCK_N]",
-                              mem.meta["dtype"]))
-    ep = Epilogue(params=_signature(b, kernel, {}), lines=b.lines,
-                  out_params=tuple(f"out_{mem.name}" for mem in kernel.stores),
-                  name=", ".join(n.name for n in L.computed) or "store", bytes_moved=_bytes(b, kernel),
-                  flops=b.ops * M * N)
+    ep, e_loads, ep_computed = _epilogue(fuser, kernel, out, M, N)
     if prologue:        # a buffer the prologue and the epilogue both read (the residual) counts once
-        prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, b.loads) - _load_bytes(b.loads))
+        prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, e_loads) - _load_bytes(e_loads))
     absorbed = fuser.prologue[out]["absorbed"] if prologue else set()
-    computed = sorted(m["absorbed"] | absorbed | {out}, key=fuser.nodes.index) + L.computed
+    computed = sorted(m["absorbed"] | absorbed | {out}, key=fuser.nodes.index) + ep_computed
     spec = render_mlp(f"mlp_{index}", M=M, K=K, H=H, N=N, x=None if prologue else MlpOperand(dt, xs, xo),
                       w1=MlpOperand(dt, w1s, w1o), w2=MlpOperand(dt, w2s, w2o), b1=None,
                       b2=triton_type(m["b2"].meta["dtype"]) if m["b2"] is not None else None,
-                      out_dtype=triton_type(odt), activation=act, round_hidden=False, prologue=prologue,
+                      out_dtype=triton_type(out.meta["dtype"]), activation=act, round_hidden=False, prologue=prologue,
                       epilogue=ep, nodes=[n.name for n in computed], user_lines=_user_lines(computed))
     spec.bytes_moved += _load_bytes(act_loads)          # the activation's bias (the template counts no b1)
     return spec

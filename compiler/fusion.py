@@ -78,6 +78,11 @@ class FusionPolicy:
       gelu) and nothing else reads it: ``linear(layer_norm(x))`` is one kernel that never stores the
       normalized rows. Each program recomputes its rows' statistics (one more pass over its ``BLOCK_M``
       rows, from cache) and the elementwise math once per column block.
+    - ``attention_block``: compute ``(attention(x @ Wqkv) -> heads concatenated) @ Wo`` in one kernel
+      (``kernels/attention_block.py``) when a sequence fits one block of rows (``T <= 64``): every
+      projection is then computed once, and neither qkv nor the attention output is stored. Longer
+      sequences keep flash attention between two matmuls (the block would recompute k and v per query
+      block). Its grid has one program per sequence: the trade is launches and bytes for parallelism.
     """
     recompute_limit = 8
     max_members = 32
@@ -86,6 +91,7 @@ class FusionPolicy:
     flash_attention = True          # matmul(softmax(score(q @ k^T)), v) as one kernel; False: as written
     fused_mlp = True                # matmul(act(matmul(x, W1)), W2) as one kernel when the hidden has no other use
     prologue = True                 # a GEMM's row operand computed in its kernel (layer_norm + linear: one kernel)
+    attention_block = True          # qkv projection + attention + output projection of short sequences: one kernel
 
     def materialize(self, node, n_users: int, cone_ops: int) -> tuple[bool, str]:
         if n_users > 1 and cone_ops > self.recompute_limit:
@@ -396,6 +402,7 @@ class Fuser:
         self.mlp: dict = {}                    # output node -> match_mlp() result
         self.absorbed: set = set()             # nodes a template computes internally
         self.prologue: dict = {}               # matmul node or MLP output -> match_prologue() result
+        self.attn_block: dict = {}             # output-projection matmul -> _match_attention_blocks() record
 
     # -- step 1 -------------------------------------------------------------------------------------------
     def materialize(self) -> None:
@@ -411,6 +418,7 @@ class Fuser:
                         layout = self._attention_layout(n, m, outputs)
                         if layout is not None:
                             m["store_as"], m["out_strides"], chain = layout
+                            m["chain"] = chain
                             absorbed |= set(chain)
                             self.decisions.append(Decision(m["store_as"].name, None, True, "the flash-attention "
                                                            "kernel writes it in this layout (no copy)"))
@@ -430,6 +438,8 @@ class Fuser:
                                                        f"activation {m['hidden'].name} stays on chip"))
         if self.policy.prologue:
             self._match_prologues(outputs, absorbed)
+        if self.policy.attention_block:
+            self._match_attention_blocks(outputs, absorbed)
         self.absorbed = absorbed
         for n in self.nodes:
             kind = classify(n)
@@ -437,6 +447,9 @@ class Fuser:
                 continue
             if n in self.attention:
                 self.sns[n] = "attention"
+                continue
+            if n in self.attn_block:
+                self.sns[n] = "attn_block"
                 continue
             if n in self.mlp:
                 self.sns[n] = "mlp"
@@ -481,6 +494,10 @@ class Fuser:
                 for base, _, _ in self.attention[n]["operands"]:
                     if base.op == "call_function":
                         self._force(base, "read by flash attention through a strided view")
+            elif kind == "attn_block":
+                for sv in self.attn_block[n]["views"].values():
+                    if sv is not None and sv[0].op == "call_function":
+                        self._force(sv[0], "read by the attention block through a strided view")
         # Long chains: lowering recurses along inlined producers, so a chain deeper than the policy's limit
         # is cut by storing every max_inline_depth-th value (a 2000-op chain becomes a few kernels).
         depth: dict = {}
@@ -534,6 +551,94 @@ class Fuser:
             self.decisions.append(Decision(a.name, None, True, f"computed in the prologue of {consumer.name} "
                                            f"({len(m['reductions'])} row reductions; never stored)"))
 
+    def _match_attention_blocks(self, outputs, absorbed: set) -> None:
+        """Flash attentions whose q, k and v are views of one projection ``P = x @ Wp`` read by nothing else,
+        and whose output (stored in the layout ``transpose(1, 2).reshape``) only feeds ``O = y @ Wo``: the
+        attention-block template computes ``P``, the attention and ``O`` in one kernel (``O``'s epilogue
+        joins it as a matmul's would). Adds the nodes it computes to ``absorbed``."""
+        from torchlite.kernels.attention_block import BLOCK_DTYPES, MAX_BLOCK_D, MAX_BLOCK_N, MAX_T
+        from torchlite.kernels.attention import head_block
+        from .lowering import triton_type
+        buffer = self._is_buffer_or_candidate
+        for m2, m in list(self.attention.items()):
+            y = m.get("store_as")
+            if y is None or y in outputs or len(y.users) != 1:
+                continue
+            O = next(iter(y.users))
+            if O.op != "call_function" or O.target.name != "matmul" or O.args[0] is not y or O in absorbed:
+                continue
+            bases = {b for b, _, _ in m["operands"]}
+            P = bases.pop() if len(bases) == 1 else None
+            if P is None or P.op != "call_function" or P.target.name != "matmul" or P in outputs:
+                continue
+            why = self._attention_block_misfit(m, m2, y, O, P, outputs)
+            if why:
+                self.decisions.append(Decision(O.name, None, False, f"no attention block: {why}"))
+                continue
+            x, wp, wo = P.args[0], P.args[1], O.args[1]
+            views = {"wp": strided_view(wp, buffer), "wo": strided_view(wo, buffer),
+                     "x": None if P in self.prologue else strided_view(x, buffer)}
+            B, T, W = shape_of(P)
+            if views["wp"] is None or views["wo"] is None or (P not in self.prologue and views["x"] is None):
+                self.decisions.append(Decision(O.name, None, False, "no attention block: an operand is not "
+                                               "a strided view of a buffer"))
+                continue
+            NH, D = shape_of(m["q"])[-3], shape_of(m["q"])[-1]
+            N = shape_of(O)[-1]
+            dt = P.meta["dtype"]
+            if T > MAX_T or head_block(D) > MAX_BLOCK_D or max(16, 1 << (N - 1).bit_length()) > MAX_BLOCK_N \
+                    or triton_type(dt) not in BLOCK_DTYPES:
+                self.decisions.append(Decision(O.name, None, False, f"no attention block: T {T} > {MAX_T}, "
+                                               f"head dim {D} or output width {N} too large, or dtype {dt.name}"))
+                continue
+            cols = []
+            for (base, st, off, runs), swap in zip(m["views"], (False, True, False)):
+                row, col = (st[-1], st[-2]) if swap else (st[-2], st[-1])
+                head = st[1] if NH > 1 else 0
+                if row != W or (B > 1 and st[0] != T * W) or not 0 <= off < W \
+                        or off + (NH - 1) * head + (D - 1) * col >= W:
+                    cols = None
+                    break
+                cols.append((off, head, col))
+            sb, sh, sr, sc = m["y_strides"]
+            Cy = shape_of(y)[-1]
+            if cols is None or sr != Cy or (B > 1 and sb != T * sr) or (NH - 1) * sh + (D - 1) * sc >= Cy:
+                self.decisions.append(Decision(O.name, None, False, "no attention block: q, k, v or the "
+                                               "output are not head slices of the projections"))
+                continue
+            chain = set()
+            for v in (m["q"], m["kt"], m["v"]):
+                while v is not P:
+                    chain.add(v)
+                    v = v.args[0]
+            inside = chain | m["absorbed"] | {m2, P}
+            if not _only_users(P, chain) or not all(_only_users(c, inside) for c in chain):
+                self.decisions.append(Decision(O.name, None, False, "no attention block: the qkv projection "
+                                               "is read elsewhere"))
+                continue
+            self.attn_block[O] = {"m2": m2, "attn": m, "P": P, "y": y, "views": views, "cols": tuple(cols),
+                                  "out_rows": (sh if NH > 1 else 0, sc), "sizes": (B, T, N), "heads": (NH, D),
+                                  "absorbed": inside | {y} | set(m.get("chain", ()))}
+            del self.attention[m2]
+            absorbed |= inside | {y}
+            self.decisions.append(Decision(O.name, None, True, f"attention block: {P.name}, the attention "
+                                           f"{m2.name} and {O.name} in one kernel ({T} rows a sequence)"))
+
+    @staticmethod
+    def _attention_block_misfit(m, m2, y, O, P, outputs) -> str | None:
+        """Why the shapes cannot form an attention block (None: they can)."""
+        if len(shape_of(P)) != 3 or len(shape_of(O)) != 3 or len(shape_of(m["q"])) != 4:
+            return "needs [B, T, C] projections and [B, H, T, D] heads"
+        B, T, _ = shape_of(P)
+        if shape_of(m["q"])[-2] != T or shape_of(m["v"])[-2] != T or shape_of(O)[:2] != (B, T) \
+                or len(shape_of(P.args[1])) != 2 or len(shape_of(O.args[1])) != 2:
+            return "not self-attention over the projection's rows with 2-d weights"
+        if shape_of(m["q"])[-1] != shape_of(m["v"])[-1] or "y_strides" not in m:
+            return "q and v head dims differ"
+        if len({P.meta["dtype"], O.meta["dtype"], m2.meta["dtype"]}) != 1:
+            return "mixed dtypes"
+        return None
+
     def _attention_operands(self, m2, m) -> bool:
         """q, k (rows = keys) and v as strided views of buffers with at most two batch runs, into ``m``."""
         ops = []
@@ -581,12 +686,14 @@ class Fuser:
         for pos, d in enumerate(dims):
             st[d] = permuted[pos]
         batch = shape_of(m2)[:-2]
-        if len(batch) == 2 and m["inner"] == batch[1]:
+        wide = [d for d, n in enumerate(batch) if n > 1]
+        if len(batch) == 2 and m["inner"] == batch[1] > 1:
             out = (st[0], st[1], st[-2], st[-1])
-        elif len(batch) == 1 and m["inner"] == 1:
-            out = (st[0], 0, st[-2], st[-1])
+        elif m["inner"] == 1 and len(wide) <= 1:       # one batch dim walks the flattened batch (B or H is 1)
+            out = (st[wide[0]] if wide else 0, 0, st[-2], st[-1])
         else:
             return None
+        m["y_strides"] = tuple(st)
         return chain[-1], out, chain[:-1]
 
     def _mlp_operands(self, m) -> bool:
@@ -646,7 +753,7 @@ class Fuser:
             if kind == "reduction":
                 L.value(m.args[0], ctx.full_index)
                 L.reduction_values[m] = Value(f"red_{m.name}", m.meta["dtype"], 1)
-            elif kind in ("matmul", "mlp"):
+            elif kind in ("matmul", "mlp", "attn_block"):
                 L.reduction_values[m] = Value("acc", m.meta["dtype"], 2)
             else:
                 L.value(m, L.index_for(m))
@@ -679,6 +786,10 @@ class Fuser:
                 ctx = MatmulContext(1, numel(shape_of(m["m1"])) // H, shape_of(n)[-1])
                 self._new_kernel("mlp", ctx, n, "fused MLP template")
                 continue
+            if kind == "attn_block":
+                B, T, N = self.attn_block[n]["sizes"]
+                self._new_kernel("attn_block", MatmulContext(B, T, N), n, "attention-block template")
+                continue
             placed = False
             for k in sorted(self._candidates(n), key=lambda k: -k.index):
                 ok, why = self._try_join(k, n)
@@ -704,7 +815,8 @@ class Fuser:
                 yield k
             elif k.kind == "reduction" and k_n in (k.ctx.xnumel, numel(k.ctx.in_shape)):
                 yield k
-            elif k.kind in ("matmul", "mlp") and kind == "pointwise" and k_n == k.ctx.batch * k.ctx.M * k.ctx.N:
+            elif k.kind in ("matmul", "mlp", "attn_block") and kind == "pointwise" \
+                    and k_n == k.ctx.batch * k.ctx.M * k.ctx.N:
                 yield k
 
     def _try_join(self, k: Kernel, n) -> tuple[bool, str]:
@@ -765,9 +877,15 @@ class Fuser:
             from .codegen import attention_score
             _, loads = attention_score(self, n)
             k.reads = {sv[0] for sv in self.attention[n]["operands"]} | set(loads)
+        elif kind == "attn_block":
+            from .codegen import attention_score
+            m = self.attn_block[n]
+            _, loads = attention_score(self, m["m2"], match=m["attn"], bname="pid_bh")
+            k.reads = {sv[0] for sv in m["views"].values() if sv is not None} | set(loads) \
+                | self._prologue_reads(m["P"])
         else:
             k.reads, _ = self.trial(ctx, [n])
-        if kind in ("matmul", "mlp"):
+        if kind in ("matmul", "mlp", "attn_block"):
             k.base_reads = set(k.reads)
         k.deps = {self.kernel_of[b].index for b in k.reads if b in self.kernel_of}
         k.name = f"k{k.index}"

@@ -149,9 +149,9 @@ class MatmulContext(KernelContext):
     """A matmul's output tile: ``pid_b`` (flattened batch), rows ``rm`` and columns ``rn``."""
     kind = "matmul"
 
-    def __init__(self, batch: int, M: int, N: int):
+    def __init__(self, batch: int, M: int, N: int, bname: str = "pid_b"):
         self.batch, self.M, self.N = batch, M, N
-        self.bvar, self.mvar, self.nvar = Var("pid_b", batch), Var("rm", M), Var("rn", N)
+        self.bvar, self.mvar, self.nvar = Var(bname, batch), Var("rm", M), Var("rn", N)
         self.flat = Expr.of(self.bvar) * (M * N) + Expr.of(self.mvar) * N + self.nvar
 
     def native_flat(self, n):

@@ -296,6 +296,10 @@ def _launch_args(fuser, k, spec) -> str:
         by_param.update(q_ptr=_var(qb), k_ptr=_var(kb), v_ptr=_var(vb),
                         out_ptr=f"buf_{m.get('store_as', k.members[0]).name}",
                         Lq=str(shape_of(m["q"])[-2]), Lk=str(shape_of(m["v"])[-2]))
+    if k.kind == "attn_block":
+        m = fuser.attn_block[k.members[0]]
+        by_param.update({f"{w}_ptr": _var(sv[0]) for w, sv in m["views"].items() if sv is not None})
+        by_param["T"] = str(m["sizes"][1])
     if k.kind == "matmul":
         a_view, (bbase, _, _) = fuser.operands[k.members[0]]
         by_param["b_ptr"] = _var(bbase)

@@ -52,6 +52,12 @@ def _corpus():
             F.layer_norm(x, (128,), g[:128].to(tl.float16), None), w1h[:512, :128], b1h[:512])), w2h[:, :512]),
             xh[:, :128].contiguous().realize()),
     }
+    # pre-norm transformer blocks (T = 64): the attention block (layer_norm prologue, qkv projection,
+    # attention, output projection) at the register limit of fp32's FMA dots, and the MLP with its epilogue
+    from test_prologue_fusion import _block
+    for name, dt, causal in (("transformer_block", np.float32, False), ("transformer_block_f16_causal", np.float16, True)):
+        fn, _, arrays = _block(4, 64, 128, 4, causal)
+        programs[name] = (lambda fn, arrays: (lambda _: fn(*arrays)))(fn, [tl.tensor(a.astype(dt)) for a in arrays]), x
     # tensors of 2**31 elements or more index in int64 (explain compiles without allocating anything)
     programs["int64_indexing"] = (lambda _: ((tl.zeros(2 ** 31 + 5) * 2.0 + 1.0),
                                              (tl.zeros(3, 2 ** 30) * 2.0).sum(-1)), x)
@@ -103,7 +109,7 @@ def test_pointwise_and_reduction_kernels_do_not_spill(compiled):
 
 def test_template_kernels_fit_shared_memory_and_do_not_spill(compiled):
     specs, results = compiled
-    mm = [s for s in specs if s.kind in ("matmul", "attention", "mlp")]
-    assert {s.kind for s in mm} == {"matmul", "attention", "mlp"}
+    mm = [s for s in specs if s.kind in ("matmul", "attention", "mlp", "attn_block")]
+    assert {s.kind for s in mm} == {"matmul", "attention", "mlp", "attn_block"}
     problems = [p for s in mm for arch in (80, 90) for p in results[(s.name, arch)].problems()]
     assert not problems, "\n".join(problems)

@@ -86,27 +86,65 @@ def test_pre_norm_mlp_with_residual_is_one_kernel():
     assert k.bytes_moved == ideal                  # x read once for the prologue and the residual
 
 
-def test_transformer_block_is_four_kernels():
-    """layer_norm + qkv projection; flash attention; output projection; layer_norm + MLP + residuals."""
-    B, T, C, nh = 2, 16, 32, 4
+def _block(B, T, C, nh, causal=False):
+    """A pre-norm transformer block and its numpy float64 reference."""
     D = C // nh
+    mask = np.tril(np.ones((T, T), bool))
 
     def fn(x, g, b, wqkv, wo, w1, b1, w2, b2):
         h = F.layer_norm(x, (C,), g, b)
         q, k, v = F.linear(h, wqkv).reshape(B, T, 3, nh, D).permute(2, 0, 3, 1, 4)
-        a = (q @ k.transpose(-2, -1) * D ** -0.5).softmax(-1) @ v
-        x = x + F.linear(a.transpose(1, 2).reshape(B, T, C), wo)
+        s = q @ k.transpose(-2, -1) * D ** -0.5
+        if causal:
+            s = s.masked_fill(~tl.ones(T, T, device=s.device).tril().bool(), float("-inf"))
+        x = x + F.linear((s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C), wo)
         return x + F.linear(F.gelu(F.linear(F.layer_norm(x, (C,), g, b), w1, b1)), w2, b2)
 
     def ref(x, g, b, wqkv, wo, w1, b1, w2, b2):
         q, k, v = (_ln(x, g, b) @ wqkv.T).reshape(B, T, 3, nh, D).transpose(2, 0, 3, 1, 4)
-        a = _softmax(q @ k.transpose(0, 1, 3, 2) * D ** -0.5) @ v
-        x = x + a.transpose(0, 2, 1, 3).reshape(B, T, C) @ wo.T
+        s = q @ k.transpose(0, 1, 3, 2) * D ** -0.5
+        if causal:
+            s = np.where(mask, s, -np.inf)
+        x = x + (_softmax(s) @ v).transpose(0, 2, 1, 3).reshape(B, T, C) @ wo.T
         return x + _gelu(_ln(x, g, b) @ w1.T + b1) @ w2.T + b2
     arrays = [_arr(B, T, C), _arr(C), _arr(C), _arr(3 * C, C) * 0.2, _arr(C, C) * 0.2, _arr(4 * C, C) * 0.2,
               _arr(4 * C), _arr(C, 4 * C) * 0.2, _arr(C)]
+    return fn, ref, arrays
+
+
+@pytest.mark.parametrize("B, T, C, nh, causal", [(2, 16, 32, 4, False), (3, 13, 24, 3, True), (1, 64, 64, 2, True)])
+def test_transformer_block_is_two_kernels(B, T, C, nh, causal):
+    """layer_norm + qkv projection + attention + output projection in one kernel (a sequence fits one
+    block of rows); layer_norm + MLP + both residual adds in the other."""
+    fn, ref, arrays = _block(B, T, C, nh, causal)
+    r = _check(fn, arrays, ref, kernels=2, rtol=1e-4, atol=1e-4)
+    assert [k.kind for k in r.kernels] == ["attn_block", "mlp"]
+    assert "Prologue (" in r.kernels[0].source and "a_ptr" not in r.kernels[0].signature
+
+
+def test_long_sequences_keep_flash_attention_between_the_projections():
+    """Past 64 rows a sequence no longer fits one block: the block would recompute k and v per query block,
+    so the projections stay matmuls around flash attention (four kernels) and the decision says why."""
+    fn, ref, arrays = _block(1, 80, 32, 2, causal=True)
     r = _check(fn, arrays, ref, kernels=4, rtol=1e-4, atol=1e-4)
     assert [k.kind for k in r.kernels] == ["matmul", "attention", "matmul", "mlp"]
+    assert any("no attention block" in str(d) and "T 80 > 64" in str(d) for d in r.decisions)
+
+
+def test_the_policy_can_turn_the_attention_block_off():
+    class Separate(FusionPolicy):
+        attention_block = False
+    fn, _, arrays = _block(2, 16, 32, 4)
+    r = explain(fn, *(tl.tensor(a) for a in arrays), policy=Separate())
+    assert [k.kind for k in r.kernels] == ["matmul", "attention", "matmul", "mlp"]
+
+
+def test_half_precision_attention_block():
+    fn, _, arrays = _block(2, 16, 32, 2, causal=True)
+    arrays = [a.astype(np.float16) for a in arrays]
+    ref = fn(*[tl.tensor(a) for a in arrays]).numpy().astype(np.float64)       # the numpy backend, as written
+    r = _check(fn, arrays, lambda *a: ref, kernels=2, rtol=3e-2, atol=3e-2)
+    assert r.kernels[0].kind == "attn_block"
 
 
 def test_half_precision_layer_norm_prologue():
