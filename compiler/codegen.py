@@ -576,7 +576,7 @@ class _PrologueBuffers:
 
 def row_prologue(fuser, consumer):
     """``(Prologue, loads)`` computing the row operand of ``consumer`` (a matmul's A, a fused MLP's x), as
-    matched by ``fusion.match_prologue``: the row reductions in looped phases over K (``_looped_phases``),
+    matched by ``patterns.match_prologue``: the row reductions in looped phases over K (``_looped_phases``),
     then each ``[BLOCK_M, BLOCK_K]`` tile lowered at ``(xindex, rindex)``. Row-level values the tile needs
     (a row's ``rsqrt(var + eps)``) are computed once, before the K loop."""
     from torchlite.kernels.matmul import Prologue
@@ -629,7 +629,7 @@ def _reductions_read(r, reductions: set, cone: set) -> set:
 
 # -- flash attention ----------------------------------------------------------------------------------------
 def attention_score(fuser, m2, match=None, bname="pid_b"):
-    """The score lines of a matched attention (``fusion.match_attention``): the cone from ``q @ k^T`` to the
+    """The score lines of a matched attention (``patterns.match_attention``): the cone from ``q @ k^T`` to the
     softmax input, lowered over the template's ``(bname, rm, rn)`` tile with the raw product as ``qk``
     (``bname``: the flattened batch index's name in the template). Returns the ``ScoreFn`` and the buffers
     its lines load (node -> offsets)."""
@@ -702,7 +702,7 @@ def _epilogue(fuser, kernel, out, M: int, N: int):
 
 
 def _attention_block(fuser, kernel, index) -> KernelSpec:
-    """The attention block (``fusion.Fuser._match_attention_blocks``): the projection's x loaded or computed
+    """The attention block (``patterns.match_attention_block``): the projection's x loaded or computed
     by a prologue, the score cone of the attention, and the output projection's epilogue."""
     from torchlite.kernels.attention_block import WOperand, XOperand, render_attention_block
     O = kernel.members[0]
@@ -734,7 +734,7 @@ def _attention_block(fuser, kernel, index) -> KernelSpec:
 
 # -- fused MLP ----------------------------------------------------------------------------------------------
 def mlp_activation(fuser, out):
-    """The activation lines of a matched MLP (``fusion.match_mlp``): the cone from ``x @ W1`` to the hidden
+    """The activation lines of a matched MLP (``patterns.match_mlp``): the cone from ``x @ W1`` to the hidden
     activation, lowered over the template's hidden tile (``rm``, ``rh``) with the raw product as ``h``."""
     from torchlite.kernels.mlp import Activation
     from .fusion import _BufferSet

@@ -8,7 +8,7 @@ that ``bytes_moved`` is measured against. The kernel CLI is built on it.
     >>> import torchlite as tl
     >>> r = explain(lambda x: (x * 2.0).relu().sum(-1), tl.ones(4, 8))
     >>> [k.name for k in r.kernels]
-    ['red_mul_relu_sum_0']
+    ['red_full_mul_relu_0']
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ asks for that (``lowerer.value``), or builds the value from the index itself (``
 ``tril``). ``cond`` is a guard already in force (inside a ``pad`` border or one input of a ``cat``): loads
 under it are masked with it, so no address outside a buffer is ever read.
 
-    >>> from compiler.index_rules import RULES
+    >>> from torchlite.compiler.index_rules import RULES
     >>> "permute" in RULES and "cat" in RULES
     True
 """

@@ -15,7 +15,7 @@ multi-index ``index`` (a tuple of ``indexing.Expr``):
 Every statement goes through ``KernelBuilder.emit``, which names it (``t3``) and reuses an equal
 statement already emitted (common-subexpression elimination across the whole fused kernel).
 
-    >>> from compiler.lowering import triton_type
+    >>> from torchlite.compiler.lowering import triton_type
     >>> triton_type(__import__("torchlite").float16)
     'fp16'
 """

@@ -3,8 +3,9 @@
 ``compile_graph(graph, runtime)`` runs the stages in order, each a named step whose graph (or result) is
 kept for ``explain``:
 
-1. ``decompose``: composites into registry primitives (``decompose.py``), then the user's "prims" passes,
-   dead-code and common-subexpression elimination;
+1. ``decompose``: composites into registry primitives (``decompose.py``); ``simplify``: exact algebraic
+   identities and folding of structural constants (``simplify.py``); then dead-code and
+   common-subexpression elimination, and the user's "prims" passes;
 2. ``fuse``: materialization and grouping into kernels by a ``FusionPolicy`` (``fusion.py``), every
    decision recorded;
 3. ``codegen``: one ``KernelSpec`` per kernel (``codegen.py``, matmuls through ``kernels/matmul.py``);
@@ -15,7 +16,7 @@ kept for ``explain``:
 
     >>> from torchlite.compiler.pipeline import PRIMS_PASSES
     >>> [p.__name__ for p in PRIMS_PASSES]
-    ['decompose', 'eliminate_dead_code', 'common_subexpression_elimination']
+    ['decompose', 'simplify', 'eliminate_dead_code', 'common_subexpression_elimination']
 """
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ from .fusion import Fuser, FusionPolicy
 from .kernel import KernelSpec
 from .lowering import numel, shape_of
 from .passes import common_subexpression_elimination, eliminate_dead_code
+from .simplify import simplify
 
-PRIMS_PASSES = [decompose, eliminate_dead_code, common_subexpression_elimination]
+PRIMS_PASSES = [decompose, simplify, eliminate_dead_code, common_subexpression_elimination]
 
 
 def register_prims_pass(fn, *, before: str | None = None):

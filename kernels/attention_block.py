@@ -38,7 +38,7 @@ from ..compiler.kernel import KernelSpec
 from ._hooks import check_hook
 from .attention import ScoreFn, _check_score, _dot_kwargs, head_block
 from .matmul import (ITEMSIZE, MIN_DOT, TL_DTYPE, Epilogue, Prologue, _format_params, _next_pow2,
-                     check_prologue, merge_params)
+                     check_prologue, merge_params, prologue_text)
 
 BLOCK_DTYPES = ("fp16", "bf16", "fp32")
 MAX_T = 64                    # rows of a sequence held at once: the [T, T] scores and [T, N] acc are registers
@@ -246,14 +246,11 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
                   "            mask=mask_t[:, None] & (kcols[None, :] < K), other=0.0)")
     else:
         # int32 row offsets when every element the prologue can index fits them (int64 costs registers)
-        xindex = ("xindex = pid_b * T + offs_t[:, None]" if B * T * C >= 2 ** 31
-                  else "xindex = tl.program_id(0) * T + offs_t[:, None]")
-        x_setup = "\n".join([f"# Prologue ({prologue.name}): x is computed, not loaded: row statistics first.",
-                             xindex, "xmask = mask_t[:, None]",
-                             "rbase = tl.arange(0, BLOCK_K)[None, :]"] + setup)
+        xindex = "pid_b * T + offs_t[:, None]" if B * T * C >= 2 ** 31 else "tl.program_id(0) * T + offs_t[:, None]"
         # rows past T are zeroed: the prologue's math on their masked loads may be anything (0 / 0)
-        x_tile = "\n".join(["rindex = kcols[None, :]", "rmask = rindex < K"] + tile
-                           + ["x = tl.where(mask_t[:, None], tile, 0.0).to(tile.dtype)"])
+        head, body = prologue_text(setup, tile, prologue.name, operand="x", xindex=xindex, xmask="mask_t[:, None]",
+                                   rindex="kcols[None, :]", take="x = tl.where(mask_t[:, None], tile, 0.0).to(tile.dtype)")
+        x_setup, x_tile = "\n".join(head), "\n".join(body)
     param_text = _format_params(name, list(signature), [f"{c}: tl.constexpr" for c in constexprs])
     warps = num_warps(block_m, block_n, block_d)
     header = [

@@ -63,7 +63,7 @@ class Operand:
     operand has ``batch_stride == 0``, so neither needs a copy.
 
         >>> Operand("fp32", (0, 1, 64))        # a [K, N] = [64, 32] view of a contiguous [32, 64] buffer: B = W.T
-        Operand(dtype='fp32', strides=(0, 1, 64))
+        Operand(dtype='fp32', strides=(0, 1, 64), inner=(1, 0), offset=0)
     """
     dtype: str
     strides: tuple[int, int, int]
@@ -318,12 +318,20 @@ _A_LOADED = dict(
     a_advance="        a_ptrs += BLOCK_K * stride_ak\n")
 
 
+def prologue_text(setup: list[str], tile: list[str], name: str, *, operand: str, xindex: str, xmask: str,
+                  rindex: str, take: str) -> tuple[list[str], list[str]]:
+    """A template's lines for a checked ``Prologue``: ``(before the K loop, inside it)``. The template says
+    what its operand is called, where its rows are (``xindex``, ``xmask``), where the K step's columns are
+    (``rindex``) and how the loop takes the computed tile (``take``, e.g. ``"a = tile"``)."""
+    head = [f"# Prologue ({name}): {operand} is computed, not loaded: row statistics first, then each K tile.",
+            f"xindex = {xindex}", f"xmask = {xmask}", "rbase = tl.arange(0, BLOCK_K)[None, :]"] + setup
+    return head, [f"rindex = {rindex}", "rmask = rindex < K"] + tile + [take]
+
+
 def _a_computed(setup: list[str], tile: list[str], name: str) -> dict:
     """The body's A fields for a ``Prologue``: rows' statistics before the loop, each tile computed in it."""
-    head = [f"# Prologue ({name}): A is computed, not loaded: row statistics first, then each K tile.",
-            "xindex = pid_b * M + offs_am[:, None]", "xmask = offs_am[:, None] < M",
-            "rbase = tl.arange(0, BLOCK_K)[None, :]"] + setup
-    body = ["rindex = k + rbase", "rmask = rindex < K"] + tile + ["a = tile"]
+    head, body = prologue_text(setup, tile, name, operand="A", xindex="pid_b * M + offs_am[:, None]",
+                               xmask="offs_am[:, None] < M", rindex="k + rbase", take="a = tile")
     return dict(a_setup=textwrap.indent("\n".join(head), "    ") + "\n",
                 a_tile=textwrap.indent("\n".join(body), "        ") + "\n",
                 a_load_even="", a_load_tail="", a_advance="")

@@ -38,7 +38,7 @@ from ..compiler.kernel import KernelSpec
 from ._hooks import check_hook
 from .attention import _dot_kwargs
 from .matmul import (ITEMSIZE, MIN_DOT, SM_COUNT, TL_DTYPE, Epilogue, Prologue, _cdiv, _format_params,
-                     _next_pow2, check_prologue, merge_params)
+                     _next_pow2, check_prologue, merge_params, prologue_text)
 
 MLP_DTYPES = ("fp16", "bf16", "fp32")
 
@@ -275,10 +275,8 @@ _STORE = '''\
 
 def _x_computed(setup: list[str], tile: list[str], name: str) -> dict:
     """The body's x fields for a ``Prologue``: rows' statistics before the hidden loop, tiles in the K loop."""
-    head = [f"# Prologue ({name}): x is computed, not loaded: row statistics first, then each K tile.",
-            "xindex = offs_xm[:, None].to(tl.int64)", "xmask = offs_xm[:, None] < M",
-            "rbase = tl.arange(0, BLOCK_K)[None, :]"] + setup
-    body = ["rindex = kcols[None, :]", "rmask = rindex < K"] + tile + ["x = tile"]
+    head, body = prologue_text(setup, tile, name, operand="x", xindex="offs_xm[:, None].to(tl.int64)",
+                               xmask="offs_xm[:, None] < M", rindex="kcols[None, :]", take="x = tile")
     return dict(x_setup=textwrap.indent("\n".join(head), "    ") + "\n",
                 x_tile=textwrap.indent("\n".join(body), "            ") + "\n", x_load_even="", x_load_tail="")
 

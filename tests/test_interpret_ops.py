@@ -1,5 +1,7 @@
 """Differential: every registry op on the ``interpret`` device against the numpy (cpu) backend.
 
+(``TORCHLITE_OPS_DEVICE=cuda`` runs the same cases on a GPU instead; see ``DEVICE``.)
+
 ``interpret`` runs the compiler's generated Triton kernels in Triton's interpreter; ops the compiler has no
 Triton rule for run as *extern* calls of their registry (numpy) kernel. Every case of the registry case tables
 (``_registry_cases_*``; ``_registry_harness`` says what a case holds) runs its builder with ``m = torchlite`` on
@@ -24,6 +26,7 @@ compiles must leave the list). ``test_per_op_report`` prints the table (``pytest
 from __future__ import annotations
 
 import functools
+import os
 import zlib
 
 import numpy as np
@@ -36,8 +39,12 @@ import torchlite as tl
 from _registry_harness import DT, INTS, TOL, Case, F, _layout, assign_ids, case_adder, graph_ops, layouts, make
 from conftest import to_numpy
 from torchlite.compiler import explain
+
+# The device the generated kernels run on: ``interpret`` here and in CI; on a machine with a GPU,
+# ``TORCHLITE_OPS_DEVICE=cuda pytest tests/test_interpret_ops.py`` runs the whole op suite on it.
+DEVICE = os.environ.get("TORCHLITE_OPS_DEVICE", "interpret")
 from torchlite.compiler.decompose import DECOMPOSITIONS
-from torchlite.compiler.fusion import REDUCTIONS
+from torchlite.compiler.patterns import REDUCTIONS
 from torchlite.compiler.index_rules import RULES
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning"),
@@ -139,10 +146,10 @@ def _tensors(r) -> list:
 
 def _compare(c: Case, dtype: str, layout: str, empty: bool = False) -> None:
     want = _tensors(_run(c, dtype, layout, "cpu", empty))
-    got = _tensors(_run(c, dtype, layout, "interpret", empty))
+    got = _tensors(_run(c, dtype, layout, DEVICE, empty))
     assert len(got) == len(want)
     for g, w in zip(got, want):
-        assert g.device.type == "interpret", f"result on {g.device}"
+        assert g.device.type == DEVICE, f"result on {g.device}"
         assert (tuple(g.shape), g.dtype) == (tuple(w.shape), w.dtype), \
             f"interpret gives {g.dtype}{list(g.shape)}, cpu {w.dtype}{list(w.shape)}"
         gv, wv = to_numpy(g), to_numpy(w)

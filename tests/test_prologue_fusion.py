@@ -185,3 +185,17 @@ def test_a_normalized_operand_read_elsewhere_is_stored_once():
     # the forward matmul and the weight gradient both read the stored layer_norm output
     assert [k.kind for k in r.kernels] == ["reduction", "matmul", "matmul"]
     assert "Prologue (" not in r.kernels[1].source
+
+
+@pytest.mark.parametrize("package", ["torchlite.compiler", "torchlite.kernels"])
+def test_the_docstring_examples_of_the_compiler_and_the_templates_hold(package):
+    import doctest
+    import importlib
+    import pkgutil
+    pkg = importlib.import_module(package)
+    failed = {}
+    for info in pkgutil.iter_modules(pkg.__path__):
+        result = doctest.testmod(importlib.import_module(f"{package}.{info.name}"), report=False)
+        if result.failed:
+            failed[info.name] = result.failed
+    assert not failed, f"docstring examples that no longer hold: {failed}"
