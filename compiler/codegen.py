@@ -543,10 +543,16 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
     if prologue:        # a buffer the prologue and the epilogue both read (a residual) counts once
         prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, b.loads) - _load_bytes(b.loads))
     spec = render_matmul(title, M=ctx.M, N=ctx.N, K=K, batch=ctx.batch, a=a_op, b=b_op, epilogue=ep,
-                         prologue=prologue)
+                         prologue=prologue, allow_tf32=_tf32())
     spec.nodes = [n.name for n in computed]
     spec.user_lines = _user_lines(computed)
     return spec
+
+
+def _tf32() -> bool:
+    """fp32 dots on TensorFloat32 tensor cores (``torchlite.set_float32_matmul_precision``)."""
+    from torchlite.dtypes import get_float32_matmul_precision
+    return get_float32_matmul_precision() != "highest"
 
 
 def _mm_strides(strides, shape, batch):
@@ -673,7 +679,7 @@ def _attention(fuser, kernel, index) -> KernelSpec:
     title = f"attn_{index}"
     spec = render_attention(title, batch_outer=batch // inner, batch_inner=inner, Lq=Lq, Lk=Lk, D=D, Dv=Dv,
                             q=ops[0], k=ops[1], v=ops[2], out_dtype=triton_type(m2.meta["dtype"]), score=score,
-                            out_strides=m.get("out_strides"),
+                            out_strides=m.get("out_strides"), allow_tf32=_tf32(),
                             nodes=[n.name for n in computed], user_lines=_user_lines(computed))
     return spec
 
@@ -728,7 +734,7 @@ def _attention_block(fuser, kernel, index) -> KernelSpec:
     return render_attention_block(
         f"attnblk_{index}", B=B, T=T, C=shape_of(P.args[0])[-1], NH=NH, D=D, N=N, x=x,
         wp=WOperand(dt, tuple(wps), wpo), wo=WOperand(dt, tuple(wos), woo), cols=m["cols"], out_rows=m["out_rows"],
-        score=score, prologue=prologue, epilogue=ep, nodes=[n.name for n in computed],
+        score=score, prologue=prologue, epilogue=ep, allow_tf32=_tf32(), nodes=[n.name for n in computed],
         user_lines=_user_lines(computed))
 
 
@@ -776,6 +782,7 @@ def _mlp(fuser, kernel, index) -> KernelSpec:
                       w1=MlpOperand(dt, w1s, w1o), w2=MlpOperand(dt, w2s, w2o), b1=None,
                       b2=triton_type(m["b2"].meta["dtype"]) if m["b2"] is not None else None,
                       out_dtype=triton_type(out.meta["dtype"]), activation=act, round_hidden=False, prologue=prologue,
-                      epilogue=ep, nodes=[n.name for n in computed], user_lines=_user_lines(computed))
+                      epilogue=ep, allow_tf32=_tf32(), nodes=[n.name for n in computed],
+                      user_lines=_user_lines(computed))
     spec.bytes_moved += _load_bytes(act_loads)          # the activation's bias (the template counts no b1)
     return spec

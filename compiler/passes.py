@@ -76,6 +76,12 @@ def unregister_graph_pass(fn: Callable) -> None:
         cb()
 
 
+def pipeline_changed() -> None:
+    """Tell the backends that compiled programs are stale (a pass or a compile setting changed)."""
+    for cb in _on_change:
+        cb()
+
+
 def on_pipeline_change(callback: Callable[[], None]) -> None:
     """Call ``callback`` whenever the pipeline changes (backends clear their program caches)."""
     _on_change.append(callback)

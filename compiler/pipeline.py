@@ -135,8 +135,9 @@ def graph_key(graph, policy) -> str:
     pol = policy or FusionPolicy()
     pol_key = (type(pol).__module__, type(pol).__qualname__,
                tuple(sorted((k, v) for k, v in vars(type(pol)).items() if isinstance(v, (int, float, bool)))))
+    from torchlite.dtypes import get_float32_matmul_precision
     return cache_key(tuple(parts), pol_key, tuple(p.__module__ + "." + p.__qualname__ for p in PRIMS_PASSES),
-                     _code_version())
+                     _code_version(), get_float32_matmul_precision())
 
 
 _CODE_VERSION: list = []

@@ -328,8 +328,11 @@ def _check_score(score: ScoreFn) -> list[str]:
     return check_hook("ScoreFn", "attention", score.params, score.constexprs, score.lines, _RESERVED, assigns="s")
 
 
-def _dot_kwargs(dtype: str) -> str:
-    """Keyword arguments of a ``tl.dot`` on ``dtype`` operands: IEEE for fp32 (never tf32), fp64 out for fp64."""
+def _dot_kwargs(dtype: str, tf32: bool = False) -> str:
+    """Keyword arguments of a ``tl.dot`` on ``dtype`` operands: IEEE for fp32 unless ``tf32`` (TensorFloat32
+    tensor cores, ``torchlite.set_float32_matmul_precision("high")``), fp64 out for fp64."""
+    if dtype == "fp32" and tf32:
+        return ', input_precision="tf32"'
     return {"fp32": ', input_precision="ieee"',
             "fp64": ', input_precision="ieee", out_dtype=tl.float64'}.get(dtype, "")
 
@@ -338,7 +341,8 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
                      q: AttnOperand, k: AttnOperand, v: AttnOperand, out_dtype: str,
                      score: ScoreFn | None = None, scale: float = 1.0, causal_skip: bool = False,
                      store_lse: bool = False, out_strides: tuple[int, int, int, int] | None = None,
-                     nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
+                     allow_tf32: bool = False, nodes: Sequence[str] = (),
+                     user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of a flash-attention kernel: for each batch ``b`` (``batch_outer x batch_inner``)
     and query row ``i``, ``s[i, j] = score(q[b, i, :] . k[b, j, :])``, ``p = softmax_j(s)`` and
     ``out[b, i, :] = sum_j p[i, j] * v[b, j, :]``, stored to a contiguous ``[batch, Lq, Dv]`` ``out_ptr``.
@@ -352,6 +356,7 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
     backward pass needs) to ``lse_ptr``, a contiguous ``[batch, Lq]`` fp32 (fp64 for fp64) buffer.
     ``out_strides``: store out through ``(batch_outer, batch_inner, row, col)`` element strides instead of
     contiguously (the compiler writes straight into the layout a ``transpose(1, 2).reshape(...)`` reads).
+    ``allow_tf32``: fp32 dots on TensorFloat32 tensor cores instead of IEEE fp32 FMAs.
     ``nodes``, ``user_lines``: provenance, named in the header comment and kept in the spec.
     The kernel's arguments are ``q_ptr, k_ptr, v_ptr, *score.params, out_ptr[, lse_ptr], Lq, Lk``
     (``spec.signature``), then the constexprs ``spec.constexprs`` by keyword; launch it on ``spec.grid``.
@@ -426,7 +431,7 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
     else:
         hi_line = "hi = Lk"
     param_text = _format_params(name, list(signature), [f"{c}: tl.constexpr" for c in constexprs])
-    precision = {"fp32": "ieee fp32", "fp64": "fp64"}.get(dtype, f"{dtype} tensor cores")
+    precision = {"fp32": "tf32" if allow_tf32 else "ieee fp32", "fp64": "fp64"}.get(dtype, f"{dtype} tensor cores")
     header = [
         f"# {name}: flash attention out[b] = softmax(score(q[b] @ k[b]^T)) @ v[b], online softmax "
         f"(score: {score.name})",
@@ -460,8 +465,8 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
         name=name, params=param_text, acc_tl=TL_DTYPE[acc_dtype], out_tl=TL_DTYPE[out_dtype],
         out_layout=out_layout, out_offset=out_offset,
         q_offset=f"{q.offset} + " if q.offset else "", k_offset=f"{k.offset} + " if k.offset else "",
-        v_offset=f"{v.offset} + " if v.offset else "", hi_line=hi_line, qk_kwargs=_dot_kwargs(dtype),
-        pv_kwargs=_dot_kwargs(v.dtype), score_name=score.name,
+        v_offset=f"{v.offset} + " if v.offset else "", hi_line=hi_line, qk_kwargs=_dot_kwargs(dtype, allow_tf32),
+        pv_kwargs=_dot_kwargs(v.dtype, allow_tf32), score_name=score.name,
         score=textwrap.indent("\n".join(score_lines), " " * 8), lse=_LSE if store_lse else "")
     source = "\n".join(header) + "\nimport triton\nimport triton.language as tl\n\n\n" + body
 

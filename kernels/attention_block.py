@@ -25,7 +25,7 @@ one program per sequence, so a GPU is busy only with many sequences; its worth i
 the launches it saves (DESIGN.md: bytes moved are the target).
 
 Rounding follows eager code, which stores q, k, v and the attention output in the input dtype: each is cast
-to it before its next dot (a no-op for fp32). fp32 dots are IEEE (``input_precision="ieee"``), never tf32.
+to it before its next dot (a no-op for fp32). fp32 dots are IEEE (``input_precision="ieee"``) unless ``allow_tf32``.
 """
 from __future__ import annotations
 
@@ -178,7 +178,8 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
                            cols: tuple[tuple[int, int, int], ...], out_rows: tuple[int, int],
                            score: ScoreFn | None = None, prologue: Prologue | None = None,
                            epilogue: Epilogue | None = None, out_dtype: str | None = None,
-                           nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
+                           allow_tf32: bool = False, nodes: Sequence[str] = (),
+                           user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of the attention block (see the module docstring) for ``B`` sequences of ``T`` rows.
 
     ``x``: ``[B, T, C]`` through strides, or None with ``prologue`` (rows ``pid_b * T + row``). ``wp``: the
@@ -188,7 +189,8 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
     score lines (``ScoreFn``; ``pid_bh`` is the flattened ``(sequence, head)`` index, ``pid_b`` the
     sequence; default ``s = qk / sqrt(D)``). ``epilogue``: lines on ``acc`` (fp32) with ``rm``, ``rn``,
     ``mask`` and ``pid_b`` defined, as in the matmul template; default: store ``acc`` to a contiguous
-    ``[B, T, N]`` ``out_ptr`` of ``out_dtype``. Arguments: ``x_ptr | *prologue.params, wp_ptr,
+    ``[B, T, N]`` ``out_ptr`` of ``out_dtype``. ``allow_tf32``: fp32 dots on TensorFloat32 tensor cores.
+    Arguments: ``x_ptr | *prologue.params, wp_ptr,
     *score.params, wo_ptr, *epilogue.params, T``, then ``spec.constexprs``; grid ``(B,)``.
     """
     for size_name, size in (("B", B), ("T", T), ("C", C), ("NH", NH), ("D", D), ("N", N)):
@@ -263,7 +265,8 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
         f"#   Wp: strides {wp.strides}, head columns (offset, head, d) q {cols[0]}, k {cols[1]}, v {cols[2]}",
         f"#   Wo: strides {wo.strides}, head rows (head, d) {out_rows}",
         f"#   {B} sequences of T {T} (block {block_m}), C {C} (step {block_k}), {NH} heads of {D} "
-        f"(block {block_d}), out {N} (block {block_n}); score: {score.name}; {warps} warps",
+        f"(block {block_d}), out {N} (block {block_n}); score: {score.name}; {warps} warps"
+        + ("; fp32 dots in tf32" if allow_tf32 and dtype == "fp32" else ""),
     ]
     if nodes:
         header.append(f"#   nodes: {', '.join(nodes)}")
@@ -273,14 +276,14 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
     acc_init = "\n".join(f"    {a} = tl.zeros((BLOCK_M, N_CHUNK), dtype=tl.float32)" for a in accs)
     out_proj = textwrap.indent("\n".join(_OUT_PROJECTION.format(
         wo_offset=f"{wo.offset} + " if wo.offset else "", col0=c * chunk, acc=a, dt_tl=TL_DTYPE[dtype],
-        dot_kwargs=_dot_kwargs(dtype)) for c, a in enumerate(accs)), " " * 8)
+        dot_kwargs=_dot_kwargs(dtype, allow_tf32)) for c, a in enumerate(accs)), " " * 8)
     ep_text = "\n\n".join(_EPILOGUE.format(col0=c * chunk, acc=a, name=epilogue.name, lines="\n".join(ep_lines))
                           for c, a in enumerate(accs))
     proj = {f"proj_{o}": textwrap.indent(_PROJECTION.format(
         out=o, x_tile=textwrap.indent(x_tile, "    "), wp_offset=f"{wp.offset} + " if wp.offset else "",
-        dot_kwargs=_dot_kwargs(dtype)), " " * 8) for o in "qkv"}
+        dot_kwargs=_dot_kwargs(dtype, allow_tf32)), " " * 8) for o in "qkv"}
     body = _BODY.format(
-        name=name, params=param_text, dt_tl=TL_DTYPE[dtype], dot_kwargs=_dot_kwargs(dtype),
+        name=name, params=param_text, dt_tl=TL_DTYPE[dtype], dot_kwargs=_dot_kwargs(dtype, allow_tf32),
         x_setup=textwrap.indent(x_setup, "    ") + ("\n" if x_setup else ""), **proj,
         acc_init=acc_init, out_proj=out_proj,
         score_name=score.name, score=textwrap.indent("\n".join(score_lines), " " * 8),

@@ -289,7 +289,7 @@ def _check_activation(act: Activation) -> list[str]:
 def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | None, w1: MlpOperand,
                w2: MlpOperand, b1: str | None, b2: str | None, out_dtype: str, activation: Activation | None = None,
                round_hidden: bool = True, prologue: Prologue | None = None, epilogue: Epilogue | None = None,
-               nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
+               allow_tf32: bool = False, nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of a kernel computing ``out = act(x @ W1 + b1) @ W2 + b2`` with x ``[M, K]``,
     W1 ``[K, H]`` and W2 ``[H, N]`` read through their strides and ``out`` a contiguous ``[M, N]`` buffer.
 
@@ -304,7 +304,8 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
     ``prologue`` (``kernels.matmul.Prologue``): compute x's tiles instead of loading them (``x`` is then
     None); its params come first. ``epilogue`` (``kernels.matmul.Epilogue``): lines run on ``acc`` (fp32,
     biased) instead of the store into ``out_ptr``, with ``rm``, ``rn``, ``mask`` and ``M`` defined, as in
-    the matmul template; its params replace ``out_ptr``.
+    the matmul template; its params replace ``out_ptr``. ``allow_tf32``: fp32 dots on TensorFloat32 tensor
+    cores (the tile heuristics stay those of IEEE fp32).
 
     ``bytes_moved`` counts DRAM traffic with the weights' column block served from L2 after its first read:
     x, W1 and b1 once per column block (a second column block recomputes the hidden), W2, b2 and out once.
@@ -376,7 +377,7 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
 
     rounds = round_hidden and dtype != "fp32"
     param_text = _format_params(name, list(signature), [f"{c}: tl.constexpr" for c in constexprs])
-    precision = "ieee fp32" if dtype == "fp32" else f"{dtype} tensor cores"
+    precision = ("tf32" if allow_tf32 else "ieee fp32") if dtype == "fp32" else f"{dtype} tensor cores"
     n_blocks = _cdiv(N, block_n)
     header = [
         f"# {name}: fused MLP out = act(x @ W1{' + b1' if b1 else ''}) @ W2{' + b2' if b2 else ''}, "
@@ -410,7 +411,7 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
         name=name, params=param_text, b1_text=" + b1" if b1 else "", **x_fields, out_lines=out_lines,
         w1_offset=f"{w1.offset} + " if w1.offset else "",
         w2_offset=f"{w2.offset} + " if w2.offset else "",
-        dot1_kwargs=_dot_kwargs(dtype), dot2_kwargs=_dot_kwargs(w2.dtype),
+        dot1_kwargs=_dot_kwargs(dtype, allow_tf32), dot2_kwargs=_dot_kwargs(w2.dtype, allow_tf32),
         b1_lines=_B1 if b1 else "", round_lines=_ROUND.format(dtype=dtype, x_tl=TL_DTYPE[dtype]) if rounds else "",
         act_name=activation.name, act=textwrap.indent("\n".join(act_lines), " " * 8),
         w2_tl=TL_DTYPE[w2.dtype], b2_lines=_B2 if b2 else "")

@@ -12,7 +12,8 @@ device (numpy on cpu).
 from __future__ import annotations
 
 from .dtypes import (dtype, bool, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64,
-                     promote_types, result_type, can_cast, get_default_dtype, set_default_dtype, finfo, iinfo)
+                     promote_types, result_type, can_cast, get_default_dtype, set_default_dtype, finfo, iinfo,
+                     get_float32_matmul_precision, set_float32_matmul_precision)
 from .dtypes import float32 as float, float64 as double, float16 as half, int64 as long, int32 as int  # noqa: A001
 from .dtypes import int16 as short, uint8 as byte  # noqa: A001
 from .devices import device, get_default_device, set_default_device

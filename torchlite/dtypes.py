@@ -16,6 +16,7 @@ import ml_dtypes
 __all__ = [
     "dtype", "bool", "uint8", "int8", "int16", "int32", "int64", "float16", "bfloat16", "float32",
     "float64", "promote_types", "result_type", "can_cast", "get_default_dtype", "set_default_dtype",
+    "get_float32_matmul_precision", "set_float32_matmul_precision",
 ]
 
 _builtin_bool = bool
@@ -115,6 +116,32 @@ def set_default_dtype(d: dtype) -> None:
     if not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default[0] = d
+
+
+# --- float32 matmul precision ------------------------------------------------------------------------
+
+_MATMUL_PRECISIONS = ("highest", "high", "medium")
+_matmul_precision = ["highest"]
+
+
+def get_float32_matmul_precision() -> str:
+    """How generated kernels multiply float32 matrices: ``"highest"`` (IEEE float32, the default) or
+    ``"high"``/``"medium"`` (TensorFloat32 tensor cores), as torch's setting of the same name."""
+    return _matmul_precision[0]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Let float32 matmuls (the matmul, MLP and attention templates) run on TensorFloat32 tensor cores
+    (``"high"`` or ``"medium"``: 10 explicit mantissa bits per operand, fp32 accumulation) or not
+    (``"highest"``). As in torch, it changes how a GPU computes, not dtypes; the numpy backend and the
+    Triton interpreter compute in full float32 whatever it says. Programs compiled under one setting are not
+    reused under another. torch warns and ignores an unknown value; torchlite raises ValueError."""
+    if precision not in _MATMUL_PRECISIONS:
+        raise ValueError(f"set_float32_matmul_precision: {precision!r} is not one of {_MATMUL_PRECISIONS}")
+    if precision != _matmul_precision[0]:
+        _matmul_precision[0] = precision
+        from .compiler.passes import pipeline_changed
+        pipeline_changed()
 
 
 # --- promotion ---------------------------------------------------------------------------------------
