@@ -33,19 +33,22 @@ from torchlite.compiler import pipeline
 B, T, C, H, V = 8, 64, 128, 4, 256          # batch, sequence, channels, heads, vocabulary
 
 
-def _w(*shape):
-    return (tl.randn(*shape) * 0.02).realize()
+def suite(m=tl, F=F, *, device=None, batch: int = B):
+    """``name -> (fn, args)``: each fn builds a graph from tensors of library ``m`` (torchlite, or torch with
+    its ``F``, for bench/gpu.py's reference) on ``device``; ``batch`` sequences of ``T`` rows."""
+    kw = {"device": device} if device is not None else {}
+    done = (lambda t: t.realize()) if m is tl else (lambda t: t)       # torchlite tensors start realized
 
+    def w(*shape):
+        return done(m.randn(*shape, **kw) * 0.02)
 
-def suite():
-    """``name -> (fn, args)``: each fn builds a lazy graph from realized cpu tensors."""
-    x2 = tl.randn(B * T, C).realize()
-    x3 = tl.randn(B, T, C).realize()
-    w1, b1, w2, b2 = _w(4 * C, C), _w(4 * C), _w(C, 4 * C), _w(C)
-    g, beta = tl.ones(C).realize(), tl.zeros(C).realize()
-    wqkv, wo = _w(3 * C, C), _w(C, C)
-    logits, target = tl.randn(B * T, V).realize(), tl.randint(0, V, (B * T,)).realize()
-    q, k, v = (tl.randn(B, H, T, C // H).realize() for _ in range(3))
+    x2 = done(m.randn(batch * T, C, **kw))
+    x3 = done(m.randn(batch, T, C, **kw))
+    w1, b1, w2, b2 = w(4 * C, C), w(4 * C), w(C, 4 * C), w(C)
+    g, beta = done(m.ones(C, **kw)), done(m.zeros(C, **kw))
+    wqkv, wo = w(3 * C, C), w(C, C)
+    logits, target = done(m.randn(batch * T, V, **kw)), done(m.randint(0, V, (batch * T,), **kw))
+    q, k, v = (done(m.randn(batch, H, T, C // H, **kw)) for _ in range(3))
 
     def mlp_block(x):
         return F.linear(F.relu(F.linear(x, w1, b1)), w2, b2)
@@ -55,14 +58,13 @@ def suite():
 
     def attention(q, k, v):
         s = (q @ k.transpose(-2, -1)) * (1.0 / (C // H) ** 0.5)
-        mask = tl.ones(T, T).tril().bool()
-        s = s.masked_fill(~mask, float("-inf"))
+        s = s.masked_fill(~m.ones(T, T, **kw).tril().bool(), float("-inf"))
         return s.softmax(-1) @ v
 
     def block(x):
         h = F.layer_norm(x, (C,), g, beta)
-        qkv = F.linear(h, wqkv).reshape(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)
-        a = attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape(B, T, C)
+        qkv = F.linear(h, wqkv).reshape(batch, T, 3, H, C // H).permute(2, 0, 3, 1, 4)
+        a = attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape(batch, T, C)
         x = x + F.linear(a, wo)
         return x + gelu_mlp(F.layer_norm(x, (C,), g, beta))
 

@@ -670,7 +670,8 @@ def _attention(fuser, kernel, index) -> KernelSpec:
             ostride, istride = ostride * inner, ostride
         row, col = (strides[-1], strides[-2]) if swap else (strides[-2], strides[-1])
         ops.append(AttnOperand(triton_type(base.meta["dtype"]), (ostride, istride, row, col), offset=offset))
-    score, _ = attention_score(fuser, m2)
+    score, s_loads = attention_score(fuser, m2)
+    score = dataclasses.replace(score, bytes_moved=_load_bytes(s_loads))      # a mask or bias the scores read
     q_shape, v_shape = shape_of(m["q"]), shape_of(m["v"])
     Lq, D = q_shape[-2], q_shape[-1]
     Lk, Dv = v_shape[-2], v_shape[-1]
