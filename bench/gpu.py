@@ -44,11 +44,11 @@ class Timer:
     """Median milliseconds of ``fn`` over ``repeat`` back-to-back runs, after ``warmup``: CUDA events on
     cuda (``events``: torchlite's or torch's), the wall clock (after a synchronize) elsewhere."""
 
-    def __init__(self, device: str, events, sync):
-        self.device, self.events, self.sync = device, events, sync
+    def __init__(self, device: str, events, sync, warmup: int = 3):
+        self.device, self.events, self.sync, self.warmup = device, events, sync, warmup
 
-    def __call__(self, fn, repeat: int, warmup: int = 3) -> float:
-        for _ in range(warmup):
+    def __call__(self, fn, repeat: int) -> float:
+        for _ in range(self.warmup):
             fn()
         self.sync()
         if self.events is None:
@@ -87,7 +87,7 @@ def copy_bandwidth(device: str, timer: Timer, repeat: int) -> tuple[float, str]:
     if torch is not None and device == "cuda":
         src = torch.empty(n, device="cuda")
         dst = torch.empty_like(src)
-        t = Timer(device, torch.cuda.Event, torch.cuda.synchronize)(lambda: dst.copy_(src), repeat)
+        t = Timer(device, torch.cuda.Event, torch.cuda.synchronize, timer.warmup)(lambda: dst.copy_(src), repeat)
         return 2 * 4 * n / (t / 1e3), "torch copy_"
     src = tl.zeros(n, device=device).realize()
     run, _, _ = replayable(lambda x: x * 1.0, (src,), device)      # one pointwise kernel: read n, write n
@@ -99,6 +99,7 @@ def main() -> int:
     ap.add_argument("--device", default="cuda", choices=("cuda", "interpret"))
     ap.add_argument("--batch", type=int, default=512, help="sequences of 64 rows per program")
     ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=3)
     args = ap.parse_args()
     console = Console(width=170)
     if args.device == "cuda" and not tl.cuda.is_available():
@@ -107,12 +108,12 @@ def main() -> int:
         return 2
     dev = args.device
     if dev == "cuda":
-        timer = Timer(dev, tl.cuda.Event, tl.cuda.synchronize)
+        timer = Timer(dev, tl.cuda.Event, tl.cuda.synchronize, args.warmup)
         name = tl.cuda.get_device_name()
     else:
-        timer = Timer(dev, None, lambda: None)
+        timer = Timer(dev, None, lambda: None, args.warmup)
         name = f"Triton interpreter on {platform.machine()}"
-    bandwidth, by = copy_bandwidth(dev, timer, max(3, args.repeat // 5))
+    bandwidth, by = copy_bandwidth(dev, timer, max(1, args.repeat // 5))
     torch_ok = torch is not None and (dev != "cuda" or torch.cuda.is_available())
     tdev = "cuda" if dev == "cuda" else "cpu"
     console.print(f"device: {name}; copy bandwidth {bandwidth / 1e9:.0f} GB/s ({by}); batch {args.batch}; "
@@ -127,7 +128,7 @@ def main() -> int:
     for prog_name, (fn, fargs) in ours.items():
         run, program, moved = replayable(fn, fargs, dev)
         t_ours = timer(run, args.repeat)
-        t_call = timer(lambda: [o.realize() for o in _outs(fn(*fargs))], max(3, args.repeat // 5))
+        t_call = timer(lambda: [o.realize() for o in _outs(fn(*fargs))], max(1, args.repeat // 5))
         row = [prog_name, str(len(program.specs)), f"{moved / 1e6:.1f}", f"{t_ours * 1e3:.1f}",
                f"{moved / (t_ours / 1e3) / 1e9:.0f}", f"{moved / (t_ours / 1e3) / bandwidth:.2f}",
                f"{t_call * 1e3:.1f}"]
@@ -136,7 +137,7 @@ def main() -> int:
             sync = torch.cuda.synchronize if tdev == "cuda" else (lambda: None)
             ev = torch.cuda.Event if tdev == "cuda" else None
             with torch.no_grad():
-                t_torch = Timer(tdev, ev, sync)(lambda: tfn(*targs), args.repeat)
+                t_torch = Timer(tdev, ev, sync, args.warmup)(lambda: tfn(*targs), args.repeat)
             row += [f"{t_torch * 1e3:.1f}", f"{t_ours / t_torch:.2f}x"]
         else:
             row += ["-", "-"]
