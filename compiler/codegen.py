@@ -637,8 +637,9 @@ def _reductions_read(r, reductions: set, cone: set) -> set:
 def attention_score(fuser, m2, match=None, bname="pid_b"):
     """The score lines of a matched attention (``patterns.match_attention``): the cone from ``q @ k^T`` to the
     softmax input, lowered over the template's ``(bname, rm, rn)`` tile with the raw product as ``qk``
-    (``bname``: the flattened batch index's name in the template). Returns the ``ScoreFn`` and the buffers
-    its lines load (node -> offsets)."""
+    (``bname``: the flattened batch index's name in the template). Returns the ``ScoreFn``, the buffers
+    its lines load (node -> offsets) and the transforms of q, k and v (``operand_transforms``), whose
+    scalar parameters the ScoreFn carries."""
     from torchlite.kernels.attention import ScoreFn
     from .fusion import _BufferSet
     from .lowering import MatmulContext
@@ -653,9 +654,29 @@ def attention_score(fuser, m2, match=None, bname="pid_b"):
     v = L.value(x, L.index_for(x))
     acc = _dt.float64 if dt is _dt.float64 else _dt.float32
     b.lines.append(f"s = {_block_value(v, 2, '[BLOCK_M, BLOCK_N]', acc)}")
+    transforms = operand_transforms(b, m)
     params = _signature(b, type("K", (), {"stores": []})(), {})
     return ScoreFn(params=params, lines=b.lines, name=", ".join(n.name for n in L.computed) or "scores",
-                   bytes_moved=0, flops=b.ops * numel(shape_of(x))), dict(b.loads)
+                   bytes_moved=0, flops=b.ops * numel(shape_of(x))), dict(b.loads), transforms
+
+
+def operand_transforms(b: KernelBuilder, m) -> list[str]:
+    """For q, k and v of a matched attention: ``""``, or the Triton expression of the loaded tile ``{x}``
+    that its scale (``patterns.scaled_operand``) makes of it, written by the pointwise rule of the op it
+    replaces (so it rounds exactly as the stored ``q * s`` would). Scalar parameters go to ``b``."""
+    from .lowering import literal
+    from .triton_ops import Arg, lower_pointwise
+    out = []
+    for node, scale in zip((m["q"], m["kt"], m["v"]), m.get("scales") or (None,) * 3):
+        if scale is None:
+            out.append("")
+            continue
+        op, s, first = scale
+        sv = Value(b.param(s, "arg"), None, 0, float if s.meta["scalar"] == "float" else int) if is_node(s) \
+            else literal(s)
+        args = [Arg("{x}", node.meta["dtype"]), Arg(sv.expr, None, sv.pytype)]
+        out.append(lower_pointwise(op, args if first else args[::-1], node.meta["dtype"]))
+    return out
 
 
 def _attention(fuser, kernel, index) -> KernelSpec:
@@ -663,15 +684,16 @@ def _attention(fuser, kernel, index) -> KernelSpec:
     m2 = kernel.members[0]
     m = fuser.attention[m2]
     inner = m["inner"]
+    score, s_loads, transforms = attention_score(fuser, m2)
+    score = dataclasses.replace(score, bytes_moved=_load_bytes(s_loads))      # a mask or bias the scores read
     ops = []
     for (base, strides, offset, runs), swap in zip(m["views"], (False, True, False)):
         (osize, ostride), (isize, istride) = runs
         if isize == 1 and inner > 1:            # one run over the whole batch: split it like the others
             ostride, istride = ostride * inner, ostride
         row, col = (strides[-1], strides[-2]) if swap else (strides[-2], strides[-1])
-        ops.append(AttnOperand(triton_type(base.meta["dtype"]), (ostride, istride, row, col), offset=offset))
-    score, s_loads = attention_score(fuser, m2)
-    score = dataclasses.replace(score, bytes_moved=_load_bytes(s_loads))      # a mask or bias the scores read
+        ops.append(AttnOperand(triton_type(base.meta["dtype"]), (ostride, istride, row, col), offset=offset,
+                               transform=transforms[len(ops)]))
     q_shape, v_shape = shape_of(m["q"]), shape_of(m["v"])
     Lq, D = q_shape[-2], q_shape[-1]
     Lk, Dv = v_shape[-2], v_shape[-1]
@@ -719,7 +741,11 @@ def _attention_block(fuser, kernel, index) -> KernelSpec:
     NH, D = m["heads"]
     dt = triton_type(P.meta["dtype"])
     prologue, p_loads = row_prologue(fuser, P) if P in fuser.prologue else (None, {})
-    score, s_loads = attention_score(fuser, m2, match=m["attn"], bname="pid_bh")
+    score, s_loads, transforms = attention_score(fuser, m2, match=m["attn"], bname="pid_bh")
+    bias = None
+    if m["views"]["bp"] is not None:
+        _, bst, bo = m["views"]["bp"]
+        bias = WOperand(triton_type(m["top"].meta["dtype"]), (bst[0], 0), bo)
     ep, e_loads, ep_computed = _epilogue(fuser, kernel, O, T, N)
     x = None
     if prologue is None:
@@ -735,7 +761,8 @@ def _attention_block(fuser, kernel, index) -> KernelSpec:
     return render_attention_block(
         f"attnblk_{index}", B=B, T=T, C=shape_of(P.args[0])[-1], NH=NH, D=D, N=N, x=x,
         wp=WOperand(dt, tuple(wps), wpo), wo=WOperand(dt, tuple(wos), woo), cols=m["cols"], out_rows=m["out_rows"],
-        score=score, prologue=prologue, epilogue=ep, allow_tf32=_tf32(), nodes=[n.name for n in computed],
+        score=score, prologue=prologue, epilogue=ep, bias=bias, transforms=tuple(transforms),
+        allow_tf32=_tf32(), nodes=[n.name for n in computed],
         user_lines=_user_lines(computed))
 
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from .lowering import (IllegalFusion, KernelBuilder, Lowerer, MatmulContext, PointwiseContext,
                        ReductionContext, Value, is_node, numel, shape_of)
-from .patterns import (classify, match_attention, match_attention_block, match_mlp, match_prologue,
-                       mm_strides, split_batch, strided_view)
+from .patterns import (VIEW_OPS, classify, match_attention, match_attention_block, match_mlp, match_prologue,
+                       mm_strides, scaled_operand, split_batch, strided_view)
 
 
 @dataclass
@@ -305,11 +305,19 @@ class Fuser:
 
     def _attention_operands(self, m2, m) -> bool:
         """q, k (rows = keys) and v as strided views of buffers with at most two batch runs, into ``m``."""
-        ops = []
+        ops, scales, scaled_nodes = [], [], set()
         from .indexing import contiguous_strides
+        base_of = self._view_base
         for a in (m["q"], m["kt"], m["v"]):
-            sv = strided_view(a, self._is_buffer_or_candidate)
-            if sv is None:                      # computed operands (sdpa's scaled q and k) get a buffer
+            scaled = scaled_operand(a)          # sdpa's q * sqrt(scale): the kernel scales the tile it loads
+            sv = strided_view(scaled[0], base_of) if scaled else None
+            if sv is not None:
+                scales.append(scaled[1])
+                scaled_nodes.add(a)
+            else:
+                scales.append(None)
+                sv = strided_view(a, base_of)
+            if sv is None:                      # other computed operands get a buffer
                 sv = (a, contiguous_strides(shape_of(a)), 0)
             base, strides, offset = sv
             bshape, bstr = shape_of(a)[:-2], strides[:-2]
@@ -323,6 +331,8 @@ class Fuser:
         m["inner"] = inner.pop() if inner else 1
         m["operands"] = [(b, st, off) for b, st, off, _ in ops]
         m["views"] = ops
+        m["scales"] = scales                    # per operand: (op, scalar, operand first) or None
+        m["absorbed"] = m["absorbed"] | scaled_nodes
         return True
 
     def _attention_layout(self, m2, m, outputs):
@@ -375,6 +385,13 @@ class Fuser:
             ops.append((base, (runs[0][1] if runs[0][0] > 1 else 0, strides[-1]), offset))
         m["operands"] = ops
         return True
+
+    def _view_base(self, n) -> bool:
+        """Where a template's strided read of a view chain stops: a buffer, or the first computed node under
+        the views (which is then stored in its own layout: a linear's bias add joins its matmul's epilogue,
+        where storing the view would take a copy kernel)."""
+        return self._is_buffer_or_candidate(n) or (n.op == "call_function" and n not in self.absorbed
+                                                   and n.target.name not in VIEW_OPS)
 
     def _is_buffer_or_candidate(self, n) -> bool:
         """Will ``n`` have a buffer? Placeholders, SNs, and (before materialization) matmul/extern outputs."""
@@ -539,12 +556,12 @@ class Fuser:
                 | self._prologue_reads(n)
         elif kind == "attention":
             from .codegen import attention_score
-            _, loads = attention_score(self, n)
+            _, loads, _ = attention_score(self, n)
             k.reads = {sv[0] for sv in self.attention[n]["operands"]} | set(loads)
         elif kind == "attn_block":
             from .codegen import attention_score
             m = self.attn_block[n]
-            _, loads = attention_score(self, m["m2"], match=m["attn"], bname="pid_bh")
+            _, loads, _ = attention_score(self, m["m2"], match=m["attn"], bname="pid_bh")
             k.reads = {sv[0] for sv in m["views"].values() if sv is not None} | set(loads) \
                 | self._prologue_reads(m["P"])
         else:

@@ -31,13 +31,15 @@ def classify(node) -> str | None:
     return "extern"
 
 
+VIEW_OPS = ("permute", "expand", "alias", "contiguous", "getitem", "reshape")
+
+
 def strided_view(node, is_buffer):
     """``(base, strides, offset)`` when ``node`` is a chain of views a strided load can read without a copy."""
     chain = []
     n = node
     while not is_buffer(n):
-        if n.op != "call_function" or n.target.name not in ("permute", "expand", "alias", "contiguous",
-                                                             "getitem", "reshape"):
+        if n.op != "call_function" or n.target.name not in VIEW_OPS:
             return None
         chain.append(n)
         n = n.args[0]
@@ -109,6 +111,25 @@ def split_batch(bshape, bstr):
     if len(runs) == 2:
         return tuple(runs[0]), tuple(runs[1])
     return None
+
+
+def scaled_operand(a):
+    """``(x, (op, scalar, x_first))`` when ``a`` is ``x * s``, ``s * x`` or ``x / s`` for a scalar ``s`` (a
+    placeholder of the user's scalars or a literal) that keeps ``x``'s dtype and shape and nothing but its
+    one consumer reads: a template can scale the tile it loads instead (sdpa multiplies q and k by
+    ``sqrt(scale)``). Else None."""
+    if not (is_node(a) and a.op == "call_function" and a.target.name in ("mul", "div")) or len(a.users) != 1:
+        return None
+    x, s = a.args
+    first = True
+    if a.target.name == "mul" and not is_node(x):
+        x, s, first = s, x, False
+    scalar = isinstance(s, (int, float)) and not isinstance(s, bool) or \
+        (is_node(s) and s.op == "placeholder" and s.meta.get("scalar") in ("float", "int"))
+    if not scalar or not is_node(x) or "shape" not in x.meta or x.meta["dtype"] is not a.meta["dtype"] \
+            or tuple(shape_of(x)) != tuple(shape_of(a)) or not a.meta["dtype"].is_floating_point:
+        return None
+    return x, (a.target.name, s, first)
 
 
 def _only_users(n, allowed) -> bool:
@@ -296,7 +317,18 @@ def match_attention_block(fuser, m2, m, outputs, absorbed) -> tuple[dict | None,
         return None, None
     bases = {b for b, _, _ in m["operands"]}
     P = bases.pop() if len(bases) == 1 else None
-    if P is None or P.op != "call_function" or P.target.name != "matmul" or P in outputs:
+    if P is None or P.op != "call_function" or P in outputs:
+        return None, None
+    top, bias = P, None                         # top: what q, k and v view (the projection, or it + a bias)
+    if P.target.name == "add":
+        mm = [a for a in P.args if is_node(a) and a.op == "call_function" and a.target.name == "matmul"]
+        if len(mm) != 1 or len(mm[0].users) != 1 or mm[0] in outputs:
+            return None, None
+        bias = P.args[1] if P.args[0] is mm[0] else P.args[0]
+        P = mm[0]
+        if not is_node(bias) or tuple(shape_of(bias)) != (shape_of(P)[-1],) or bias.meta["dtype"] is not P.meta["dtype"]:
+            return None, (O, "the projection's add is not a bias of its columns")
+    if P.target.name != "matmul":
         return None, None
     why = _attention_block_misfit(m, m2, O, P)
     if why:
@@ -304,9 +336,11 @@ def match_attention_block(fuser, m2, m, outputs, absorbed) -> tuple[dict | None,
     buffer = fuser._is_buffer_or_candidate
     x, wp, wo = P.args[0], P.args[1], O.args[1]
     views = {"wp": strided_view(wp, buffer), "wo": strided_view(wo, buffer),
-             "x": None if P in fuser.prologue else strided_view(x, buffer)}
+             "x": None if P in fuser.prologue else strided_view(x, buffer),
+             "bp": strided_view(bias, buffer) if bias is not None else None}
     B, T, W = shape_of(P)
-    if views["wp"] is None or views["wo"] is None or (P not in fuser.prologue and views["x"] is None):
+    if views["wp"] is None or views["wo"] is None or (P not in fuser.prologue and views["x"] is None) \
+            or (bias is not None and views["bp"] is None):
         return None, (O, "an operand is not a strided view of a buffer")
     NH, D = shape_of(m["q"])[-3], shape_of(m["q"])[-1]
     N = shape_of(O)[-1]
@@ -327,13 +361,14 @@ def match_attention_block(fuser, m2, m, outputs, absorbed) -> tuple[dict | None,
         return None, (O, "the attention output is not stored as the heads concatenated")
     chain = set()
     for v in (m["q"], m["kt"], m["v"]):
-        while v is not P:
+        while v is not top:
             chain.add(v)
-            v = v.args[0]
-    inside = chain | m["absorbed"] | {m2, P}
-    if not _only_users(P, chain) or not all(_only_users(c, inside) for c in chain):
+            scaled = scaled_operand(v)
+            v = scaled[0] if scaled else v.args[0]
+    inside = chain | m["absorbed"] | {m2, top, P}
+    if not _only_users(top, chain) or not all(_only_users(c, inside) for c in chain):
         return None, (O, "the qkv projection is read elsewhere")
-    return {"O": O, "m2": m2, "attn": m, "P": P, "y": y, "views": views, "cols": tuple(cols),
+    return {"O": O, "m2": m2, "attn": m, "P": P, "top": top, "y": y, "views": views, "cols": tuple(cols),
             "out_rows": (sh if NH > 1 else 0, sc), "sizes": (B, T, N), "heads": (NH, D),
             "absorbed": inside | {y} | set(m.get("chain", ()))}, None
 

@@ -84,11 +84,14 @@ class AttnOperand:
     passed at launch to the operand's first element (q, k and v of one packed qkv buffer can share it).
 
         >>> AttnOperand("bf16", (1024 * 3 * 12 * 64, 64, 3 * 12 * 64, 1), offset=12 * 64)   # k of qkv[B, L, 3, H, D]
-        AttnOperand(dtype='bf16', strides=(2359296, 64, 2304, 1), offset=768)
+        AttnOperand(dtype='bf16', strides=(2359296, 64, 2304, 1), offset=768, transform='')
     """
     dtype: str
     strides: tuple[int, int, int, int]
     offset: int = 0
+    # A Triton expression of the loaded tile ``{x}`` that the kernel uses instead of it (sdpa's q and k scaled
+    # by sqrt(scale): ``"({x}.to(tl.float32) * arg_s1).to(tl.float16)"``), its parameters among the score's.
+    transform: str = ""
 
     def __post_init__(self) -> None:
         if self.dtype not in DTYPES:
@@ -273,7 +276,7 @@ def {name}({params}):
 
     # The query block is loaded once and reused against every key block.
     q = tl.load(q_base + rm * stride_qm + offs_d[None, :] * stride_qd, mask=mask_m & mask_d[None, :], other=0.0)
-
+{q_transform}
     # Online softmax state per query row: the running max m_i of its scores, the running sum l_i of
     # exp(s - m_i), and acc, the running sum of exp(s - m_i) * v.
     m_i = tl.full((BLOCK_M,), float("-inf"), dtype={acc_tl})
@@ -289,7 +292,7 @@ def {name}({params}):
         mask = mask_m & mask_n
         # Raw scores: q @ k^T, with the k^T block [BLOCK_D, BLOCK_N] read through k's strides.
         k = tl.load(k_base + offs_d[:, None] * stride_kd + rn * stride_kn, mask=mask_d[:, None] & mask_n, other=0.0)
-        qk = tl.dot(q, k{qk_kwargs})
+{k_transform}        qk = tl.dot(q, k{qk_kwargs})
 
         # Score: {score_name}
 {score}
@@ -308,7 +311,7 @@ def {name}({params}):
         # acc = acc * alpha + p @ v, the dot in v's dtype.
         v = tl.load(v_base + offs_n[:, None] * stride_vn + offs_dv[None, :] * stride_vd,
                     mask=(offs_n[:, None] < Lk) & mask_dv[None, :], other=0.0)
-        acc = acc * alpha[:, None]
+{v_transform}        acc = acc * alpha[:, None]
         acc = tl.dot(p.to(v.dtype), v, acc{pv_kwargs})
 
     # Normalize once and store out[b] ({out_layout}). A row whose scores were all -inf has
@@ -321,6 +324,20 @@ _LSE = '''\
     # The row's log-sum-exp of its scores (for the backward pass): m_i + log(l_i); -inf for an all -inf row.
     tl.store(lse_ptr + pid_b * Lq + offs_m, m_i + tl.log(l_i), mask=offs_m < Lq)
 '''
+
+
+def _transform_line(name: str, transform: str, indent: int) -> str:
+    """``name = transform(name)``, indented, or nothing; a transform must use its tile and parse."""
+    if not transform:
+        return ""
+    if "{x}" not in transform:
+        raise ValueError(f"AttnOperand: transform {transform!r} never uses the loaded tile {{x}}")
+    line = f"{name} = {transform.format(x=name)}"
+    try:
+        ast.parse(line)
+    except SyntaxError as e:
+        raise ValueError(f"AttnOperand: transform {transform!r} is not a Triton expression: {e.msg}") from None
+    return " " * indent + line + "\n"
 
 
 def _check_score(score: ScoreFn) -> list[str]:
@@ -413,6 +430,10 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
     block_m, block_n = attention_block_sizes(Lq, Lk, D, dtype, batch=batch, Dv=Dv, v_dtype=v.dtype,
                                              score_bytes=score_bytes)
     num_warps = attention_num_warps(block_m, block_n, block_d, dtype, block_dv)
+    if num_warps == 4 and block_m * block_n >= 64 * 64 and any(op.transform for op in (q, k, v)):
+        # A scaled k tile is one more [BLOCK_D, BLOCK_N] temporary per key block: the fp16 64x64 tile of
+        # sdpa's scaled q and k spilled 8 bytes on sm_80 at 4 warps and one stage; 8 warps never did.
+        num_warps = 8
     num_stages = attention_num_stages(block_m, block_n, block_d, block_dv, Lk, dtype, v.dtype, score_bytes)
 
     signature = {"q_ptr": f"*{dtype}", "k_ptr": f"*{dtype}", "v_ptr": f"*{v.dtype}", **score.params,
@@ -467,7 +488,9 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
         q_offset=f"{q.offset} + " if q.offset else "", k_offset=f"{k.offset} + " if k.offset else "",
         v_offset=f"{v.offset} + " if v.offset else "", hi_line=hi_line, qk_kwargs=_dot_kwargs(dtype, allow_tf32),
         pv_kwargs=_dot_kwargs(v.dtype, allow_tf32), score_name=score.name,
-        score=textwrap.indent("\n".join(score_lines), " " * 8), lse=_LSE if store_lse else "")
+        score=textwrap.indent("\n".join(score_lines), " " * 8), lse=_LSE if store_lse else "",
+        **{f"{x}_transform": _transform_line(x, op.transform, indent) for x, op, indent in
+           (("q", q, 4), ("k", k, 8), ("v", v, 8))})
     source = "\n".join(header) + "\nimport triton\nimport triton.language as tl\n\n\n" + body
 
     # Cost: q read once, k and v once per query block (over the key blocks it visits), out (and lse) once.

@@ -48,7 +48,7 @@ MAX_BLOCK_D = 64              # q, k, v [BLOCK_M, BLOCK_D] fp32 each, next to th
 _STRIDE_NAMES = ("stride_xb", "stride_xt", "stride_xc", "stride_wpk", "stride_wpc", "stride_wor", "stride_woc")
 _TILE_NAMES = ("K", "NH", "D", "N", "Q_OFF", "K_OFF", "V_OFF", "Q_HS", "K_HS", "V_HS", "Q_DS", "K_DS", "V_DS",
                "O_HS", "O_DS", "BLOCK_M", "BLOCK_K", "BLOCK_D", "BLOCK_N")
-_RESERVED = frozenset(("tl", "triton", "libdevice", "x_ptr", "wp_ptr", "wo_ptr", "out_ptr", "T", "pid_b",
+_RESERVED = frozenset(("tl", "triton", "libdevice", "x_ptr", "wp_ptr", "bp_ptr", "wo_ptr", "out_ptr", "T", "pid_b",
                        "pid_bh", "hh", "offs_t", "offs_k", "offs_d", "offs_n", "mask_t", "mask_d", "mask_n",
                        "acc", "q", "k", "v", "start_k", "kcols", "x", "w", "qk", "s", "rm", "rn",
                        "mask", "m_i", "m_safe", "p", "l_i", "o", "wo", "cols_q", "cols_k", "cols_v", "rows_o",
@@ -124,7 +124,7 @@ def {name}({params}):
 {proj_k}
 
         # Scores of head hh over the whole sequence, rounded q and k as eager code stores them.
-        qk = tl.dot(q.to({dt_tl}), tl.trans(k.to({dt_tl})){dot_kwargs})
+        qk = tl.dot(q, tl.trans(k){dot_kwargs})
         pid_bh = pid_b * NH + hh
         rm = offs_t[:, None]
         rn = offs_t[None, :]
@@ -142,7 +142,7 @@ def {name}({params}):
 
         # v, then o = p @ v, the probabilities rounded as eager code stores them.
 {proj_v}
-        o = tl.dot(p.to({dt_tl}), v.to({dt_tl}){dot_kwargs})
+        o = tl.dot(p.to({dt_tl}), v{dot_kwargs})
 
         # acc += o @ Wo[rows of head hh, :], the attention output rounded as eager code stores it.
         rows_o = hh * O_HS + offs_d * O_DS
@@ -170,7 +170,9 @@ for start_k in range(0, K, BLOCK_K):
 {x_tile}
     w = tl.load(wp_ptr + {wp_offset}kcols[:, None] * stride_wpk + cols_{out}[None, :] * stride_wpc,
                 mask=(kcols[:, None] < K) & mask_d[None, :], other=0.0)
-    {out} = tl.dot(x, w, {out}{dot_kwargs})"""
+    {out} = tl.dot(x, w, {out}{dot_kwargs})
+# {out} rounded to the input dtype, as eager code stores the projection{finish_note}
+{out} = {out}.to({dt_tl}){finish}"""
 
 
 def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int, N: int,
@@ -178,6 +180,7 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
                            cols: tuple[tuple[int, int, int], ...], out_rows: tuple[int, int],
                            score: ScoreFn | None = None, prologue: Prologue | None = None,
                            epilogue: Epilogue | None = None, out_dtype: str | None = None,
+                           bias: WOperand | None = None, transforms: tuple[str, str, str] = ("", "", ""),
                            allow_tf32: bool = False, nodes: Sequence[str] = (),
                            user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of the attention block (see the module docstring) for ``B`` sequences of ``T`` rows.
@@ -189,7 +192,10 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
     score lines (``ScoreFn``; ``pid_bh`` is the flattened ``(sequence, head)`` index, ``pid_b`` the
     sequence; default ``s = qk / sqrt(D)``). ``epilogue``: lines on ``acc`` (fp32) with ``rm``, ``rn``,
     ``mask`` and ``pid_b`` defined, as in the matmul template; default: store ``acc`` to a contiguous
-    ``[B, T, N]`` ``out_ptr`` of ``out_dtype``. ``allow_tf32``: fp32 dots on TensorFloat32 tensor cores.
+    ``[B, T, N]`` ``out_ptr`` of ``out_dtype``. ``bias``: the projection's bias, a 1-D view ``(stride,
+    unused)`` of ``[W]`` (a Linear's bias, added after the projection rounds, as eager code does);
+    ``transforms``: for q, k and v, a Triton expression of the rounded tile ``{x}`` (sdpa's scaling) or "".
+    ``allow_tf32``: fp32 dots on TensorFloat32 tensor cores.
     Arguments: ``x_ptr | *prologue.params, wp_ptr,
     *score.params, wo_ptr, *epilogue.params, T``, then ``spec.constexprs``; grid ``(B,)``.
     """
@@ -224,8 +230,10 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
     own_x = {"x_ptr": f"*{dtype}"} if prologue is None else {}
     if prologue is not None:
         setup, tile = check_prologue(prologue, "attention block", _RESERVED)
+    own_b = {"bp_ptr": f"*{bias.dtype}"} if bias is not None else {}
     signature = merge_params("render_attention_block", prologue.params if prologue else own_x,
-                             {"wp_ptr": f"*{dtype}"}, score.params, {"wo_ptr": f"*{dtype}"}, epilogue.params)
+                             {"wp_ptr": f"*{dtype}"}, own_b, score.params, {"wo_ptr": f"*{dtype}"},
+                             epilogue.params)
     signature["T"] = "i32"
     (q_off, q_hs, q_ds), (k_off, k_hs, k_ds), (v_off, v_hs, v_ds) = cols
     constexprs: dict = dict(zip(_STRIDE_NAMES, (*(x.strides if x is not None else (0, 0, 0)), *wp.strides,
@@ -279,9 +287,22 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
         dot_kwargs=_dot_kwargs(dtype, allow_tf32)) for c, a in enumerate(accs)), " " * 8)
     ep_text = "\n\n".join(_EPILOGUE.format(col0=c * chunk, acc=a, name=epilogue.name, lines="\n".join(ep_lines))
                           for c, a in enumerate(accs))
-    proj = {f"proj_{o}": textwrap.indent(_PROJECTION.format(
-        out=o, x_tile=textwrap.indent(x_tile, "    "), wp_offset=f"{wp.offset} + " if wp.offset else "",
-        dot_kwargs=_dot_kwargs(dtype, allow_tf32)), " " * 8) for o in "qkv"}
+    proj = {}
+    for o, transform in zip("qkv", transforms):
+        finish = ""
+        if bias is not None:
+            finish += (f"\n{o} = ({o}.to(tl.float32) + tl.load(bp_ptr + " + (f"{bias.offset} + " if bias.offset else "")
+                       + f"cols_{o} * {bias.strides[0]}, mask=mask_d, other=0.0).to(tl.float32)[None, :])"
+                       f".to({TL_DTYPE[dtype]})")
+        if transform:
+            if "{x}" not in transform:
+                raise ValueError(f"render_attention_block: transform {transform!r} never uses the tile {{x}}")
+            finish += f"\n{o} = {transform.format(x=o)}"
+        proj[f"proj_{o}"] = textwrap.indent(_PROJECTION.format(
+            out=o, x_tile=textwrap.indent(x_tile, "    "), wp_offset=f"{wp.offset} + " if wp.offset else "",
+            dot_kwargs=_dot_kwargs(dtype, allow_tf32), dt_tl=TL_DTYPE[dtype], finish=finish,
+            finish_note=(", then its bias" if bias is not None else "") + (", then its scale" if transform else "")),
+            " " * 8)
     body = _BODY.format(
         name=name, params=param_text, dt_tl=TL_DTYPE[dtype], dot_kwargs=_dot_kwargs(dtype, allow_tf32),
         x_setup=textwrap.indent(x_setup, "    ") + ("\n" if x_setup else ""), **proj,
@@ -293,7 +314,7 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
     item = ITEMSIZE[dtype]
     x_bytes = B * T * C * item if prologue is None else prologue.bytes_moved
     bytes_moved = (x_bytes + 3 * C * NH * D * item + NH * D * N * item + score.bytes_moved
-                   + epilogue.bytes_moved)
+                   + epilogue.bytes_moved + (3 * NH * D * ITEMSIZE[bias.dtype] if bias is not None else 0))
     flops = B * (2 * T * C * 3 * NH * D + NH * 4 * T * T * D + 2 * T * NH * D * N)
     return KernelSpec(name=name, kind="attn_block", source=source, signature=signature, constexprs=constexprs,
                       grid=(B,), num_warps=warps, num_stages=1, nodes=list(nodes), user_lines=list(user_lines),

@@ -58,12 +58,24 @@ def _corpus():
     for name, dt, causal in (("transformer_block", np.float32, False), ("transformer_block_f16_causal", np.float16, True)):
         fn, _, arrays = _block(4, 64, 128, 4, causal)
         programs[name] = (lambda fn, arrays: (lambda _: fn(*arrays)))(fn, [tl.tensor(a.astype(dt)) for a in arrays]), x
+    # nn.TransformerEncoderLayer (pre-norm, batch first, eval): the attention block with the projection's bias
+    # and sdpa's scaled q and k
+    import torchlite.nn as nn
+    for dt in (tl.float32, tl.float16):
+        tl.manual_seed(0)
+        layer = nn.TransformerEncoderLayer(d_model=128, nhead=4, dim_feedforward=512, dropout=0.0,
+                                           batch_first=True, norm_first=True).eval().to(dtype=dt)
+        for p in layer.parameters():
+            p.realize()                         # loaded weights, as a user's model has them
+        programs[f"encoder_layer_{dt.name}"] = (lambda layer: (lambda x: layer(x)))(layer), \
+            tl.randn(8, 64, 128, dtype=dt).realize()
     # tensors of 2**31 elements or more index in int64 (explain compiles without allocating anything)
     programs["int64_indexing"] = (lambda _: ((tl.zeros(2 ** 31 + 5) * 2.0 + 1.0),
                                              (tl.zeros(3, 2 ** 30) * 2.0).sum(-1)), x)
     specs = []
     for name, (fn, arg) in programs.items():
-        r = explain(fn, arg)
+        with tl.no_grad():
+            r = explain(fn, arg)
         assert r.kernels, f"{name} produced no kernels"
         specs.extend(r.kernels)
     # kernel names are unique per program, not across programs: make them unique for the compile table

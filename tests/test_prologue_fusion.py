@@ -199,3 +199,23 @@ def test_the_docstring_examples_of_the_compiler_and_the_templates_hold(package):
         if result.failed:
             failed[info.name] = result.failed
     assert not failed, f"docstring examples that no longer hold: {failed}"
+
+
+@pytest.mark.parametrize("batch_first, kinds", [(True, ["attn_block", "mlp"]),
+                                                (False, ["matmul", "attention", "matmul", "mlp"])])
+def test_transformer_encoder_layer_inference(batch_first, kinds):
+    """nn.TransformerEncoderLayer (pre-norm, eval): one packed in-projection with its bias, sdpa's q and k
+    scaled in the attention kernel, and, batch first, the attention block: 2 kernels. Sequence-first rows
+    are not a sequence's rows in memory, so that layout keeps flash attention between the projections.
+    Values on interpret against the same layer on cpu (the numpy backend)."""
+    import torchlite.nn as nn
+    tl.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
+                                       batch_first=batch_first, norm_first=True).eval()
+    x = _arr(3, 20, 32) if batch_first else _arr(20, 3, 32)
+    with tl.no_grad():
+        want = layer(tl.tensor(x)).numpy()
+        r = explain(lambda x: layer(x), tl.tensor(x))
+        assert [k.kind for k in r.kernels] == kinds, [k.name for k in r.kernels]
+        got = layer.to("interpret")(tl.tensor(x, device="interpret")).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

@@ -84,28 +84,34 @@ class MultiheadAttention(Module):
             raise op_error(RuntimeError, name, "Need attn_mask if specifying the is_causal hint. You may use the "
                            "Transformer module method `generate_square_subsequent_mask` to create this mask.")
         batched = query.dim() == 3
+        self_attention = query is key and key is value
         if not batched:
             query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
-            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
-        L, N, E = query.shape
-        S = key.shape[0]
+        # Work in the caller's layout: rows are (N, T) when batch_first, else (T, N); ``seq`` is the dim of T.
+        seq = 1 if (batched and self.batch_first) else 0
+        L, S = query.shape[seq], key.shape[seq]
+        N, E = query.shape[1 - seq], query.shape[2]
         if E != self.embed_dim:
             raise op_error(AssertionError, name, f"was expecting embedding dimension of {self.embed_dim}, but got "
                            f"{E}")
         H, D = self.num_heads, self.head_dim
         w = self.in_proj_weight
         b = self.in_proj_bias
-        bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
-        q = F.linear(query, w[:E], bq)
-        k = F.linear(key, w[E:2 * E], bk)
-        v = F.linear(value, w[2 * E:], bv)
-        # (T, N, E) -> (N, H, T, D)
-        q = q.reshape(L, N, H, D).permute(1, 2, 0, 3)
-        k = k.reshape(S, N, H, D).permute(1, 2, 0, 3)
-        v = v.reshape(S, N, H, D).permute(1, 2, 0, 3)
+
+        def heads(t):                    # (T, N, H, D) or (N, T, H, D) -> (N, H, T, D): a view, never a copy
+            return t.permute(1, 2, 0, 3) if seq == 0 else t.permute(0, 2, 1, 3)
+
+        if self_attention:
+            # One projection of the packed weight (what the compiler fuses with the attention), then views.
+            qkv = F.linear(query, w, b).reshape(*query.shape[:2], 3, H, D)
+            q, k, v = (heads(qkv.select(2, i)) for i in range(3))
+        else:
+            bq, bk, bv = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
+            q = heads(F.linear(query, w[:E], bq).reshape(*query.shape[:2], H, D))
+            k = heads(F.linear(key, w[E:2 * E], bk).reshape(*key.shape[:2], H, D))
+            v = heads(F.linear(value, w[2 * E:], bv).reshape(*value.shape[:2], H, D))
         mask = _to_float_mask(attn_mask, q.dtype, name, "attn_mask")
         if mask is not None:
             if mask.dim() == 2:
@@ -139,10 +145,9 @@ class MultiheadAttention(Module):
         else:
             attn = None
             out = F.scaled_dot_product_attention(q, k, v, mask, p)
-        out = out.permute(2, 0, 1, 3).reshape(L, N, E)
+        # (N, H, L, D) -> the caller's layout, heads concatenated
+        out = (out.permute(2, 0, 1, 3) if seq == 0 else out.permute(0, 2, 1, 3)).reshape(*query.shape[:2], E)
         out = self.out_proj(out)
-        if self.batch_first and batched:
-            out = out.transpose(0, 1)
         if not batched:
             out = out.squeeze(1)
         if attn is not None:
