@@ -18,14 +18,23 @@ from .indexing import Expr, Indirect, ravel, unravel
 from .lowering import IllegalFusion, Value, and_cond, broadcast_index, is_node, literal, shape_of, tl_type
 
 RULES: dict = {}
+GUARDS: dict = {}       # op name -> node -> bool: whether the rule handles this node (else an extern call)
 
 
-def rule(*names):
+def rule(*names, guard=None):
     def wrap(fn):
         for n in names:
             RULES[n] = fn
+            if guard is not None:
+                GUARDS[n] = guard
         return fn
     return wrap
+
+
+def handles(node) -> bool:
+    """Whether ``node``'s op has an index rule that lowers this node (its guard, if any, agrees)."""
+    name = node.target.name
+    return name in RULES and GUARDS.get(name, lambda n: True)(node)
 
 
 def _where(L, cond: tuple[str, int], a: Value, b: Value, dtype) -> Value:
@@ -344,6 +353,96 @@ def _gather(L, n, index, cond):
     src_index = list(index[:len(shape_of(src))])
     src_index[d] = Expr.of(Indirect(i.expr, 0, size - 1))
     return L.value(src, tuple(src_index), cond)
+
+
+def _index_lowerable(n) -> bool:
+    return not any(i.meta["dtype"] in (_dt.bool, _dt.uint8) for i in n.args[1:])
+
+
+@rule("index", guard=_index_lowerable)
+def _index(L, n, index, cond):
+    """``x[..., i0, ..., i1]`` with integer index tensors at ``dims`` (numpy's advanced indexing): the index
+    tensors broadcast to ``b``, which sits where the indexed dims were when they are adjacent, else first.
+    Each is loaded at its broadcast position and read ``x`` through (the frontend checked their bounds)."""
+    x, idx, dims = n.args[0], n.args[1:], tuple(n.kwargs["dims"])
+    if not _index_lowerable(n):
+        raise IllegalFusion("a boolean mask index has a data-dependent shape: it stays an extern call")
+    xs = shape_of(x)
+    bshape = _broadcast_shape([shape_of(i) for i in idx])
+    adjacent = dims == tuple(range(dims[0], dims[0] + len(dims)))
+    start = dims[0] if adjacent else 0
+    bindex = tuple(index[start:start + len(bshape)])
+    rest = iter(index[:start] + index[start + len(bshape):])
+    src = []
+    for d in range(len(xs)):
+        if d in dims:
+            i = idx[dims.index(d)]
+            raw = L.value(i, broadcast_index(bindex, bshape, shape_of(i)), cond)
+            w = L.b.emit(f"tl.where({raw.expr} < 0, {raw.expr} + {xs[d]}, {raw.expr})", raw.dtype, raw.level)
+            src.append(Expr.of(Indirect(w.expr, 0, xs[d] - 1)))
+        else:
+            src.append(next(rest))
+    return L.value(x, tuple(src), cond)
+
+
+def _broadcast_shape(shapes) -> tuple:
+    nd = max(len(s) for s in shapes)
+    out = []
+    for k in range(nd):
+        sizes = {s[k - nd + len(s)] for s in shapes if k - nd + len(s) >= 0} - {1}
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+SCATTER_MAX_SOURCES = 16        # sources per element a scatter reads in a kernel; more stay an extern call
+_SUMS = ("sum", "add")
+
+
+def _scatter_lowerable(n) -> bool:
+    x, idx = n.args[0], n.args[1]
+    reduce, dt = n.kwargs["reduce"], n.meta["dtype"]
+    if not shape_of(x) or reduce not in (None,) + _SUMS or (reduce in _SUMS and dt is _dt.bool):
+        return False
+    return shape_of(idx)[n.kwargs["dim"] % len(shape_of(x))] <= SCATTER_MAX_SOURCES
+
+
+@rule("scatter", guard=_scatter_lowerable)
+def _scatter(L, n, index, cond):
+    """``x`` with ``src`` written at ``index`` along ``dim`` (overwrite or ``reduce="sum"``), computed where
+    it is read: element ``c`` along ``dim`` looks at the ``k = index.shape[dim]`` positions that may write it
+    and takes the hits in ascending order (the last write wins; sums add in the order ``np.add.at`` does, in
+    float32 for half types). No atomics, so the result is deterministic. Used by gather's gradient
+    (``k == 1``); ``k > SCATTER_MAX_SOURCES``, other reductions and bool sums stay extern calls."""
+    x, idx, src = n.args
+    xs = shape_of(x)
+    reduce, include_self = n.kwargs["reduce"], n.kwargs["include_self"]
+    dt = n.meta["dtype"]
+    if not _scatter_lowerable(n):
+        raise IllegalFusion(f"scatter with reduce={reduce!r} on {dt.name} or over {SCATTER_MAX_SOURCES} sources")
+    sums = reduce in _SUMS
+    d = n.kwargs["dim"] % len(xs)
+    ishape = shape_of(idx)
+    c = Expr.of(index[d])
+    inside = [_cmp(Expr.of(index[e]), "<", ishape[e]) for e in range(len(xs)) if e != d and ishape[e] < xs[e]]
+    guard = L.cond_of(" & ".join(inside), index) if inside else None
+    hits, vals = [], []
+    for j in range(ishape[d]):
+        pos = tuple(Expr() + j if e == d else index[e] for e in range(len(ishape)))
+        raw = L.value(idx, pos, and_cond(cond, guard))
+        w = L.b.emit(f"tl.where({raw.expr} < 0, {raw.expr} + {xs[d]}, {raw.expr})", raw.dtype, raw.level)
+        hit = f"({w.expr} == {c.render(paren=True)})" + (f" & {guard[0]}" if guard else "")
+        hits.append((hit, max(w.level, L.b.level_of(c), guard[1] if guard else 0)))
+        vals.append(L.value(src, pos, and_cond(cond, guard)) if is_node(src) else literal(src))
+    acc_t = _dt.float32 if sums and dt in (_dt.float16, _dt.bfloat16) else dt
+    acc = _cast_value(L, L.value(x, index, cond), acc_t)
+    if sums and not include_self and hits:
+        anyhit = (" | ".join(f"({h})" for h, _ in hits), max(lv for _, lv in hits))
+        acc = _where(L, anyhit, literal(0), acc, acc_t)
+    for (hit, level), v in zip(hits, vals):
+        if sums:
+            v = L.b.emit(f"{acc.expr} + {_cast(v, acc_t)}", acc_t, max(acc.level, v.level))
+        acc = _where(L, (hit, level), v, acc, acc_t)
+    return _cast_value(L, acc, dt)
 
 
 @rule("one_hot")

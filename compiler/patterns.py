@@ -26,7 +26,7 @@ def classify(node) -> str | None:
         return "matmul" if node.meta["dtype"].is_floating_point else "extern"
     if name in REDUCTIONS:
         return "reduction"
-    if kind == "pointwise" or name in index_rules.RULES:
+    if kind == "pointwise" or index_rules.handles(node):
         return "pointwise"
     return "extern"
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import torchlite as tl
+import torchlite.nn.functional as F
 from conftest import to_numpy
 from torchlite.compiler import explain
 
@@ -253,3 +254,27 @@ def test_einsum_half_rounds_once():
     assert not report.externs and got.dtype == np.float16
     want = (a.astype(np.float32) @ b.astype(np.float32)).astype(np.float16)
     np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=2 * 2.0 ** -10, atol=1e-5)
+
+
+def test_embedding_lookup_and_gather_gradient_are_generated_kernels():
+    """Advanced indexing (an embedding's row lookup) is an index rule, and gather's gradient (a scatter of
+    one source per row, as cross_entropy's backward has) is computed where it is read: no extern calls, so
+    no host round trip on a GPU. Values on interpret against cpu."""
+    from torchlite.compiler import explain
+    rng = np.random.default_rng(2)
+    table = rng.standard_normal((11, 6)).astype(np.float32)
+    ids = rng.integers(-11, 11, (4, 5))
+    target = rng.integers(0, 6, (20,))
+
+    def step(dev):
+        w = tl.tensor(table, device=dev, requires_grad=True)
+        logits = w[tl.tensor(ids, device=dev)].reshape(20, 6)
+        loss = F.cross_entropy(logits, tl.tensor(target, device=dev))
+        (g,) = tl.autograd.grad(loss, [w])
+        return loss, g
+    cpu = [t.numpy() for t in step("cpu")]
+    r = explain(lambda: step("cpu"))
+    assert not [e for e in r.externs if "index = " in e or "scatter" in e], r.externs
+    got = [t.numpy() for t in step("interpret")]
+    for g, w in zip(got, cpu):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
