@@ -10,7 +10,7 @@ adds a node (its shape and dtype from the registry's meta rule) before the node 
 keep the user's line and record the op they came from in ``meta["origin"]`` (kernel names use it).
 
     >>> sorted(DECOMPOSITIONS)[:4]
-    ['einsum', 'linear', 'log_softmax', 'logsumexp']
+    ['einsum', 'index_put', 'linear', 'log_softmax']
 """
 from __future__ import annotations
 
@@ -369,3 +369,47 @@ def decompose(graph):
             changed = True
     graph.eliminate_dead_code()
     return graph
+
+
+INDEX_PUT_PULL_LIMIT = 1 << 26      # elements x sources beyond which accumulation stays an extern call
+
+
+@decomposition("index_put")
+def _index_put(b, x, *rest, dims, accumulate):
+    """``x.index_put_((i,), v, accumulate=True)`` with one integer index tensor (an embedding's gradient) as
+    a reduction: ``x + sum_n where(i[n] == row, v[n], 0)`` over the sources ``n``, never materialized (the
+    reduction reads the ``[.., N, V, ..]`` broadcast through index arithmetic). Deterministic, no atomics;
+    the sum's order is the reduction kernel's (numpy's ``np.add.at`` adds in index order, so float results
+    agree to rounding). It costs ``x.numel() * N`` operations, so large tables (a 50k vocabulary) stay
+    extern calls (``INDEX_PUT_PULL_LIMIT``); overwrites (the last write wins) stay extern too."""
+    idx, value = rest[:-1], rest[-1]
+    if not accumulate or len(idx) != 1 or dtype(x) is _dt.bool or not hasattr(value, "meta"):
+        return None
+    i, d = idx[0], dims[0]
+    xs, nd = shape(x), len(shape(x))
+    if dtype(i) in (_dt.bool, _dt.uint8) or not xs:
+        return None
+    n = 1
+    for s in shape(i):
+        n *= s
+    total = n
+    for s in xs:
+        total *= s
+    if n == 0 or total > INDEX_PUT_PULL_LIMIT or shape(value) != xs[:d] + shape(i) + xs[d + 1:]:
+        return None
+    V = xs[d]
+    acc = _dt.float32 if dtype(x) in _HALF else dtype(x)
+    ones = (1,) * (nd - d - 1)
+    iv = b.op("reshape", i, shape=(1,) * d + (n, 1) + ones)
+    iv = b.op("where", b.op("lt", iv, 0, common=dtype(i)), b.op("add", iv, V), iv)     # negative rows wrap
+    rows = b.op("reshape", b.op("arange", 0, 1, n=V, dtype_=dtype(i), device=x.meta.get("device")),
+                shape=(1,) * d + (1, V) + ones)
+    hit = b.op("eq", iv, rows, common=dtype(i))
+    vv = b.op("reshape", value, shape=xs[:d] + (n, 1) + xs[d + 1:])
+    if acc is not dtype(x):
+        vv = b.op("cast", vv, to=acc)
+    s = b.op("sum", b.op("where", hit, vv, 0.0 if acc.is_floating_point else 0), dims=(d,), keepdim=False,
+             dtype_=acc)
+    xa = b.op("cast", x, to=acc) if acc is not dtype(x) else x
+    out = b.op("add", xa, s)
+    return out if dtype(out) is dtype(x) else b.op("cast", out, to=dtype(x))

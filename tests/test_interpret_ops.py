@@ -84,7 +84,6 @@ EXTERN = {   # op -> why it has no Triton rule yet (it runs its registry kernel 
     "topk_indices": "sorting has no Triton rule",
     "cumsum": "scans (tl.associative_scan) are not lowered",
     "cumprod": "scans (tl.associative_scan) are not lowered",
-    "index_put": "writes through loaded indices (with duplicates and accumulation) are not lowered",
     "linspace": "no index rule yet: the registry kernel's symmetric fp64 FMA range (and per-op rounding for "
                 "float16/bfloat16, truncation for ints) is not reproduced bit for bit",
     "logspace": "no index rule: the registry kernel calls the C library's pow in double, which libdevice's pow "
@@ -93,6 +92,9 @@ EXTERN = {   # op -> why it has no Triton rule yet (it runs its registry kernel 
 # case id -> why that case of an op with a Triton rule is an extern call (the rule's guard refuses its params)
 EXTERN_CASES = {f"scatter-{r}": "scatter reductions other than overwrite and sum (compiler/index_rules.py)"
                 for r in ("amax", "amax_int", "amin", "mean", "mean_noself", "prod", "prod_noself", "reduce_multiply")}
+EXTERN_CASES.update({c: "index_put overwrites (the last write wins) and several index tensors: only accumulation "
+                        "through one index tensor is a reduction (compiler/decompose.py)"
+                     for c in ("index_put", "index_put-0d_index", "index_put-into_input", "index_put-two")})
 EXTERN_WHEN = {   # op -> (in which case dtypes it is extern, why)
     "matmul": (lambda dtype: dtype in INTS or dtype == "bool",
                "the matmul template (kernels/matmul.py) takes float operands only"),
