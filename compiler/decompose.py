@@ -349,26 +349,17 @@ def _numel(s) -> int:
 
 def decompose(graph):
     """Replace every node that has a decomposition by its primitives (repeatedly, until none is left)."""
-    changed = True
-    while changed:
-        changed = False
-        for n in list(graph.nodes):
-            if n.op != "call_function":
-                continue
-            rule = DECOMPOSITIONS.get(n.target.name)
-            if rule is None:
-                continue
-            new = rule(Builder(graph, n), *n.args, **n.kwargs)
-            if new is None or new is n:
-                continue
-            if tuple(new.meta["shape"]) != tuple(n.meta["shape"]) or new.meta["dtype"] is not n.meta["dtype"]:
-                raise AssertionError(f"decomposition of {n.target.name} gives {new.meta['dtype']}"
-                                     f"{list(new.meta['shape'])}, not {n.meta['dtype']}{list(n.meta['shape'])}")
-            n.replace_all_uses_with(new)
-            graph.erase_node(n)
-            changed = True
-    graph.eliminate_dead_code()
-    return graph
+    from .passes import rewrite
+
+    def replacement(n):
+        rule = DECOMPOSITIONS.get(n.target.name)
+        new = rule(Builder(graph, n), *n.args, **n.kwargs) if rule is not None else None
+        if new is not None and (tuple(new.meta["shape"]) != tuple(n.meta["shape"])
+                                or new.meta["dtype"] is not n.meta["dtype"]):
+            raise AssertionError(f"decomposition of {n.target.name} gives {new.meta['dtype']}"
+                                 f"{list(new.meta['shape'])}, not {n.meta['dtype']}{list(n.meta['shape'])}")
+        return new
+    return rewrite(graph, replacement)
 
 
 INDEX_PUT_PULL_LIMIT = 1 << 26      # elements x sources beyond which accumulation stays an extern call
@@ -389,13 +380,8 @@ def _index_put(b, x, *rest, dims, accumulate):
     xs, nd = shape(x), len(shape(x))
     if dtype(i) in (_dt.bool, _dt.uint8) or not xs:
         return None
-    n = 1
-    for s in shape(i):
-        n *= s
-    total = n
-    for s in xs:
-        total *= s
-    if n == 0 or total > INDEX_PUT_PULL_LIMIT or shape(value) != xs[:d] + shape(i) + xs[d + 1:]:
+    n = _numel(shape(i))
+    if n == 0 or n * _numel(xs) > INDEX_PUT_PULL_LIMIT or shape(value) != xs[:d] + shape(i) + xs[d + 1:]:
         return None
     V = xs[d]
     acc = _dt.float32 if dtype(x) in _HALF else dtype(x)

@@ -22,6 +22,25 @@ def eliminate_dead_code(graph: Graph) -> Graph:
     return graph
 
 
+def rewrite(graph: Graph, replacement: Callable) -> Graph:
+    """Replace call_function nodes by ``replacement(node)`` (a node, or None to keep it) until none changes,
+    then drop what nothing uses: the loop of ``decompose`` and ``simplify``."""
+    changed = True
+    while changed:
+        changed = False
+        for n in list(graph.nodes):
+            if n.op != "call_function":
+                continue
+            new = replacement(n)
+            if new is None or new is n:
+                continue
+            n.replace_all_uses_with(new)
+            graph.erase_node(n)
+            changed = True
+    graph.eliminate_dead_code()
+    return graph
+
+
 def _freeze(v):
     """A hashable stand-in for an argument (lists and dicts become tuples)."""
     if isinstance(v, (list, tuple)):

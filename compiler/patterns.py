@@ -149,7 +149,7 @@ def _cone_to_matmul(top):
                 return None
             m1 = n
             continue
-        if classify(n) != "pointwise" or n.target.name in ("gather",):
+        if classify(n) != "pointwise" or n.target.name in ("gather", "index", "scatter"):
             return None
         cone.add(n)
         todo.extend(n.all_input_nodes)

@@ -138,20 +138,13 @@ def _compose(graph, n):
 
 def simplify(graph):
     """Apply the identities and folds above until none applies (see the module docstring)."""
-    changed = True
-    while changed:
-        changed = False
-        for n in list(graph.nodes):
-            if n.op != "call_function" or not hasattr(n.target, "kind") or not n.users:
-                continue
-            # An output stays its own node: returning an input (or another output) would make two tensors
-            # share one buffer, and an in-place update of one would change the other.
-            output = any(u.op == "output" for u in n.users)
-            new = (None if output else _identity(n)) or _fold(graph, n) or _compose(graph, n)
-            if new is None:
-                continue
-            n.replace_all_uses_with(new)
-            graph.erase_node(n)
-            changed = True
-    graph.eliminate_dead_code()
-    return graph
+    from .passes import rewrite
+
+    def replacement(n):
+        if not hasattr(n.target, "kind") or not n.users:
+            return None
+        # An output stays its own node: returning an input (or another output) would make two tensors
+        # share one buffer, and an in-place update of one would change the other.
+        output = any(u.op == "output" for u in n.users)
+        return (None if output else _identity(n)) or _fold(graph, n) or _compose(graph, n)
+    return rewrite(graph, replacement)
