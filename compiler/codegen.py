@@ -24,6 +24,7 @@ from .indexing import Expr
 from .kernel import KernelSpec
 from .lowering import (IllegalFusion, KernelBuilder, Lowerer, Value, is_node, numel, shape_of, tl_type,
                        triton_type)
+from .patterns import SCANS
 
 PERSISTENT_MAX = 1024        # longest row kept in registers (next power of two); longer rows loop
 
@@ -317,6 +318,18 @@ def _reduce_persistent(b: KernelBuilder, op: str, v: Value, out_dtype) -> str:
     raise IllegalFusion(f"no reduction rule for {op}")
 
 
+def _scan_persistent(b: KernelBuilder, op: str, v: Value, out_dtype) -> Value:
+    """The running sum or product of the row block ``v`` along axis 1 (``tl.cumsum``/``tl.cumprod``, a
+    parallel scan: floats agree with numpy's sequential one to rounding), per element. Half types scan in
+    fp32 and round each prefix once, as the registry kernel does; lanes past the row's end hold the identity
+    and come after every real element, so no prefix sees them."""
+    acc = _ACC.get(out_dtype, out_dtype)
+    x = v.expr if v.dtype is acc else f"{v.expr}.to({tl_type(acc)})"
+    masked = b.emit(f"tl.where(rmask & xmask, {x}, {1 if op == 'cumprod' else 0})", acc, 2)
+    r = b.emit(f"tl.{op}({masked.expr}, 1)", acc, 2)
+    return r if acc is out_dtype else b.emit(f"{r.expr}.to({tl_type(out_dtype)})", out_dtype, 2)
+
+
 _LOOP_UPDATE = {
     "sum": ("tl.zeros([XBLOCK, RBLOCK], {acc})", "{a} + tl.where(rmask & xmask, {x}, 0)", "tl.sum({a}, 1)[:, None]"),
     "prod": ("tl.full([XBLOCK, RBLOCK], 1, {acc})", "{a} * tl.where(rmask & xmask, {x}, 1)",
@@ -379,7 +392,9 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     # Row-shaped stores: members with an element per input element. (With rows of 0 or 1 element the row and
     # element offsets coincide; the element count tells them apart: a row of 0 elements has no element lane.)
     r_stores = [m for m in kernel.stores if ctx.native_flat(m) is not None and ctx.native_flat(m) == ctx.full_flat
-                and fuser.sns[m] != "reduction" and numel(shape_of(m)) == numel(ctx.in_shape)]
+                and (fuser.sns[m] != "reduction" or m.target.name in SCANS) and numel(shape_of(m)) == numel(ctx.in_shape)]
+    if any(m.target.name in SCANS for m in reductions) and not persistent:
+        raise IllegalFusion("a scan over rows longer than PERSISTENT_MAX (patterns.classify keeps those extern)")
     x_stores = [m for m in kernel.stores if m not in r_stores]
     n_phases = max(phase.values(), default=-1) + 1
 
@@ -388,6 +403,9 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
         for p in range(n_phases):
             for m in [r for r in reductions if phase[r] == p]:
                 v = L.value(m.args[0], ctx.full_index)
+                if m.target.name in SCANS:
+                    L.reduction_values[m] = _scan_persistent(b, m.target.name, v, m.meta["dtype"])
+                    continue
                 L.reduction_values[m] = Value(_reduce_persistent(b, m.target.name, v, m.meta["dtype"]),
                                               m.meta["dtype"], 1)
         for m in r_stores:

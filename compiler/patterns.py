@@ -14,6 +14,7 @@ from . import index_rules
 from .lowering import is_node, numel, shape_of
 
 REDUCTIONS = ("sum", "prod", "amax", "amin", "argmax", "argmin", "all", "any")
+SCANS = ("cumsum", "cumprod")       # run in reduction kernels whose rows fit in registers (tl.cumsum/cumprod)
 
 
 def classify(node) -> str | None:
@@ -26,6 +27,13 @@ def classify(node) -> str | None:
         return "matmul" if node.meta["dtype"].is_floating_point else "extern"
     if name in REDUCTIONS:
         return "reduction"
+    if name in SCANS:
+        from .codegen import PERSISTENT_MAX
+        xs = shape_of(node.args[0])
+        # a row in registers is scanned by tl.cumsum/cumprod; longer rows (a carry across blocks), 0-d and
+        # empty inputs stay extern calls of the registry kernel
+        fits = xs and numel(xs) > 0 and xs[node.kwargs["dim"] % len(xs)] <= PERSISTENT_MAX
+        return "reduction" if fits else "extern"
     if kind == "pointwise" or index_rules.handles(node):
         return "pointwise"
     return "extern"

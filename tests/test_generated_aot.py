@@ -43,6 +43,9 @@ def _corpus():
         "attention": (lambda q: (q @ q.transpose(-2, -1) * 0.125).softmax(-1) @ q, q),
         "attention_f16_causal": (lambda q: F.scaled_dot_product_attention(q, q, q, is_causal=True),
                                  q.to(tl.float16).realize()),
+        # scans in a row kernel: top-p sampling's cumulative probabilities, and a half-type running sum
+        "softmax_cumsum": (lambda x: x.softmax(-1).cumsum(-1), x),
+        "cumprod_f16": (lambda x: (x * 0.01 + 1.0).cumprod(-1), xh),
         # looped rows: a row-level value first needed inside a loop (the mean) is computed before it
         "layer_norm_long_rows": (lambda x: F.layer_norm(x, (8192,), long[0], long[1]), long),
         # prologues: the normalized rows computed inside the GEMM that reads them

@@ -44,7 +44,7 @@ from torchlite.compiler import explain
 # ``TORCHLITE_OPS_DEVICE=cuda pytest tests/test_interpret_ops.py`` runs the whole op suite on it.
 DEVICE = os.environ.get("TORCHLITE_OPS_DEVICE", "interpret")
 from torchlite.compiler.decompose import DECOMPOSITIONS
-from torchlite.compiler.patterns import REDUCTIONS
+from torchlite.compiler.patterns import REDUCTIONS, SCANS
 from torchlite.compiler.index_rules import RULES
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning"),
@@ -82,8 +82,6 @@ BY_ID = {c.id: c for c in ALL}
 EXTERN = {   # op -> why it has no Triton rule yet (it runs its registry kernel on the device's host copies)
     "argsort": "sorting has no Triton rule",
     "topk_indices": "sorting has no Triton rule",
-    "cumsum": "scans (tl.associative_scan) are not lowered",
-    "cumprod": "scans (tl.associative_scan) are not lowered",
     "linspace": "no index rule yet: the registry kernel's symmetric fp64 FMA range (and per-op rounding for "
                 "float16/bfloat16, truncation for ints) is not reproduced bit for bit",
     "logspace": "no index rule: the registry kernel calls the C library's pow in double, which libdevice's pow "
@@ -92,6 +90,9 @@ EXTERN = {   # op -> why it has no Triton rule yet (it runs its registry kernel 
 # case id -> why that case of an op with a Triton rule is an extern call (the rule's guard refuses its params)
 EXTERN_CASES = {f"scatter-{r}": "scatter reductions other than overwrite and sum (compiler/index_rules.py)"
                 for r in ("amax", "amax_int", "amin", "mean", "mean_noself", "prod", "prod_noself", "reduce_multiply")}
+EXTERN_CASES.update({c: "scans of 0-d inputs and of rows longer than a persistent reduction's (1024) run as the "
+                        "registry kernel (compiler/patterns.py classify)"
+                     for c in ("cumsum-0d", "cumsum-long", "cumprod-0d")})
 EXTERN_CASES.update({c: "index_put overwrites (the last write wins) and several index tensors: only accumulation "
                         "through one index tensor is a reduction (compiler/decompose.py)"
                      for c in ("index_put", "index_put-0d_index", "index_put-into_input", "index_put-two")})
@@ -100,7 +101,7 @@ EXTERN_WHEN = {   # op -> (in which case dtypes it is extern, why)
                "the matmul template (kernels/matmul.py) takes float operands only"),
 }
 # Ops that must compile: their kinds and rule tables (an op of EXTERN in here would contradict itself).
-TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwise"} | set(RULES) | set(REDUCTIONS)
+TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwise"} | set(RULES) | set(REDUCTIONS) | set(SCANS)
                   | {"matmul"} | set(DECOMPOSITIONS))
 
 # -- known bugs outside this file's reach (strict: they fail loudly once fixed) ------------------------------------
