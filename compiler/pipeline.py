@@ -20,6 +20,7 @@ kept for ``explain``:
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -64,10 +65,12 @@ class CompiledProgram:
     peak_bytes: int = 0
     graph: object = None
     timings: dict = field(default_factory=dict)
+    runtime: object = None                       # the program runtime it launches on (its program_scope)
 
     def __call__(self, *args):
-        with np.errstate(all="ignore"):         # masked-off lanes may compute log(0) on the interpreter
-            return self.fn(*args)
+        scope = getattr(self.runtime, "program_scope", None)
+        with np.errstate(all="ignore"), (scope() if scope is not None else contextlib.nullcontext()):
+            return self.fn(*args)           # (masked-off lanes may compute log(0) on the interpreter)
 
     def __repr__(self) -> str:
         names = ", ".join(s.name for s in self.specs)
@@ -173,7 +176,8 @@ def compile_graph(graph, runtime, *, policy: FusionPolicy | None = None, use_dis
         path = _write_module(entry["source"])
         fn = _import_program(path, runtime, specs)
         return CompiledProgram(entry["source"], specs, fn, path, entry["stages"], entry["decisions"],
-                               entry["peak"], graph, {"disk_hit": True, "total_s": time.perf_counter() - t0})
+                               entry["peak"], graph, {"disk_hit": True, "total_s": time.perf_counter() - t0},
+                               runtime)
     stages = {"captured": graph.python_code("self").src}
     graph, fuser, kernels, specs = lower(graph, policy=policy,
                                          trace=lambda name, g: stages.__setitem__(name, g.python_code("self").src))
@@ -188,7 +192,8 @@ def compile_graph(graph, runtime, *, policy: FusionPolicy | None = None, use_dis
         disk_cache().put(key, {"source": source, "specs": [vars(s) for s in specs], "stages": stages,
                                "decisions": decisions, "peak": peak})
     return CompiledProgram(source, specs, fn, path, stages, decisions, peak, graph,
-                           {"disk_hit": False, "lower_s": t1 - t0, "load_s": t2 - t1, "total_s": t2 - t0})
+                           {"disk_hit": False, "lower_s": t1 - t0, "load_s": t2 - t1, "total_s": t2 - t0},
+                           runtime)
 
 
 # -- the launch program -------------------------------------------------------------------------------------

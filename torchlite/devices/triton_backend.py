@@ -13,6 +13,8 @@ host memory; ``explain`` lists every extern call).
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .base import CachingBackend
@@ -26,6 +28,11 @@ class _ProgramRuntime:
 
     def empty(self, shape, dtype):
         return self.device.empty(shape, dtype)
+
+    def program_scope(self):
+        """What a whole program runs inside (the interpreter patches Triton once for all its launches)."""
+        scope = getattr(self.device, "program_scope", None)
+        return scope() if scope is not None else contextlib.nullcontext()
 
     def kernel(self, jit_fn, signature=None):
         return self.device.kernel(jit_fn, signature=signature)
