@@ -24,9 +24,9 @@ from .indexing import Expr
 from .kernel import KernelSpec
 from .lowering import (IllegalFusion, KernelBuilder, Lowerer, Value, is_node, numel, shape_of, tl_type,
                        triton_type)
-from .patterns import SCANS
+from .patterns import PERSISTENT_ROWS, ROW_OPS, SCANS
 
-PERSISTENT_MAX = 1024        # longest row kept in registers (next power of two); longer rows loop
+PERSISTENT_MAX = PERSISTENT_ROWS    # longest row kept in registers (next power of two); longer rows loop
 
 
 # -- launch heuristics --------------------------------------------------------------------------------------
@@ -330,6 +330,29 @@ def _scan_persistent(b: KernelBuilder, op: str, v: Value, out_dtype) -> Value:
     return r if acc is out_dtype else b.emit(f"{r.expr}.to({tl_type(out_dtype)})", out_dtype, 2)
 
 
+def _argsort_persistent(b: KernelBuilder, v: Value, dtype, descending: bool) -> Value:
+    """Stable argsort of the row block ``v`` along axis 1 by one ``tl.sort`` of int64 keys: the value mapped
+    to an order-preserving 32-bit unsigned key (floats: sign-magnitude bits flipped; -0.0 as 0.0; every NaN
+    the largest, as the registry kernel sorts them), complemented for descending order, times ``2**11`` plus
+    the lane index, so equal values keep their order and lanes past the row (key ``2**32``) sort last. The
+    lane index is what is left below ``2**11`` after sorting."""
+    top = 2 ** 32 - 1
+    if dtype.is_floating_point:
+        x = v.expr if dtype is _dt.float32 else f"{v.expr}.to(tl.float32)"
+        x = b.emit(f"tl.where({x} == 0, 0.0, {x})", _dt.float32, v.level)                  # -0.0 sorts as 0.0
+        u = b.emit(f"{x.expr}.to(tl.int32, bitcast=True).to(tl.int64) & {top}", _dt.int64, v.level)
+        key = b.emit(f"tl.where({u.expr} >= {2 ** 31}, {top} - {u.expr}, {u.expr} + {2 ** 31})", _dt.int64, v.level)
+        key = b.emit(f"tl.where({x.expr} != {x.expr}, {top}, {key.expr})", _dt.int64, v.level)  # NaN: largest
+    else:
+        key = b.emit(f"{v.expr}.to(tl.int64) + {2 ** 31}", _dt.int64, v.level)
+    if descending:
+        key = b.emit(f"{top} - {key.expr}", _dt.int64, v.level)
+    lanes = 2 ** 11                                 # > PERSISTENT_MAX lanes
+    packed = b.emit(f"tl.where(rmask & xmask, {key.expr}, {top + 1}) * {lanes} + rindex", _dt.int64, 2)
+    srt = b.emit(f"tl.sort({packed.expr}, 1)", _dt.int64, 2)
+    return b.emit(f"{srt.expr} % {lanes}", _dt.int64, 2)
+
+
 _LOOP_UPDATE = {
     "sum": ("tl.zeros([XBLOCK, RBLOCK], {acc})", "{a} + tl.where(rmask & xmask, {x}, 0)", "tl.sum({a}, 1)[:, None]"),
     "prod": ("tl.full([XBLOCK, RBLOCK], 1, {acc})", "{a} * tl.where(rmask & xmask, {x}, 1)",
@@ -392,8 +415,8 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     # Row-shaped stores: members with an element per input element. (With rows of 0 or 1 element the row and
     # element offsets coincide; the element count tells them apart: a row of 0 elements has no element lane.)
     r_stores = [m for m in kernel.stores if ctx.native_flat(m) is not None and ctx.native_flat(m) == ctx.full_flat
-                and (fuser.sns[m] != "reduction" or m.target.name in SCANS) and numel(shape_of(m)) == numel(ctx.in_shape)]
-    if any(m.target.name in SCANS for m in reductions) and not persistent:
+                and (fuser.sns[m] != "reduction" or m.target.name in ROW_OPS) and numel(shape_of(m)) == numel(ctx.in_shape)]
+    if any(m.target.name in ROW_OPS for m in reductions) and not persistent:
         raise IllegalFusion("a scan over rows longer than PERSISTENT_MAX (patterns.classify keeps those extern)")
     x_stores = [m for m in kernel.stores if m not in r_stores]
     n_phases = max(phase.values(), default=-1) + 1
@@ -405,6 +428,9 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
                 v = L.value(m.args[0], ctx.full_index)
                 if m.target.name in SCANS:
                     L.reduction_values[m] = _scan_persistent(b, m.target.name, v, m.meta["dtype"])
+                    continue
+                if m.target.name == "argsort":
+                    L.reduction_values[m] = _argsort_persistent(b, v, m.args[0].meta["dtype"], m.kwargs["descending"])
                     continue
                 L.reduction_values[m] = Value(_reduce_persistent(b, m.target.name, v, m.meta["dtype"]),
                                               m.meta["dtype"], 1)

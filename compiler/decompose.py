@@ -399,3 +399,16 @@ def _index_put(b, x, *rest, dims, accumulate):
     xa = b.op("cast", x, to=acc) if acc is not dtype(x) else x
     out = b.op("add", xa, s)
     return out if dtype(out) is dtype(x) else b.op("cast", out, to=dtype(x))
+
+
+@decomposition("topk_indices")
+def _topk_indices(b, x, *, k, dim, largest):
+    """The first ``k`` of a stable argsort (as the registry kernel computes it), when the argsort is a
+    generated kernel (``patterns.row_op_fits``); else the extern call stays."""
+    from .patterns import PERSISTENT_ROWS, SORTABLE
+    xs = shape(x)
+    if not xs or _numel(xs) == 0 or xs[dim] > PERSISTENT_ROWS or dtype(x).name not in SORTABLE:
+        return None
+    order = b.op("argsort", x, dim=dim, descending=largest, stable=True)
+    index = tuple((0, k if d == dim else s, 1) for d, s in enumerate(xs))
+    return b.op("getitem", order, index=index, shape=xs[:dim] + (k,) + xs[dim + 1:])

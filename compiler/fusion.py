@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from .lowering import (IllegalFusion, KernelBuilder, Lowerer, MatmulContext, PointwiseContext,
                        ReductionContext, Value, is_node, numel, shape_of)
-from .patterns import (SCANS, VIEW_OPS, classify, match_attention, match_attention_block, match_mlp, match_prologue,
+from .patterns import (ROW_OPS, VIEW_OPS, classify, match_attention, match_attention_block, match_mlp, match_prologue,
                        mm_strides, scaled_operand, split_batch, strided_view)
 
 
@@ -433,7 +433,7 @@ class Fuser:
             kind = self.sns[m]
             if kind == "reduction":
                 L.value(m.args[0], ctx.full_index)
-                L.reduction_values[m] = Value(f"red_{m.name}", m.meta["dtype"], 2 if m.target.name in SCANS else 1)
+                L.reduction_values[m] = Value(f"red_{m.name}", m.meta["dtype"], 2 if m.target.name in ROW_OPS else 1)
             elif kind in ("matmul", "mlp", "attn_block"):
                 L.reduction_values[m] = Value("acc", m.meta["dtype"], 2)
             else:

@@ -15,6 +15,21 @@ from .lowering import is_node, numel, shape_of
 
 REDUCTIONS = ("sum", "prod", "amax", "amin", "argmax", "argmin", "all", "any")
 SCANS = ("cumsum", "cumprod")       # run in reduction kernels whose rows fit in registers (tl.cumsum/cumprod)
+ROW_OPS = SCANS + ("argsort",)      # an element per input element, computed from its whole row
+SORTABLE = ("float16", "bfloat16", "float32", "int32", "int16", "int8", "uint8", "bool")   # 32-bit sort keys
+
+
+PERSISTENT_ROWS = 1024              # codegen.PERSISTENT_MAX: the longest row a reduction kernel holds
+
+
+def row_op_fits(node) -> bool:
+    """A scan or an argsort whose row fits a persistent reduction kernel (its row in registers). Longer rows,
+    0-d and empty inputs (and argsort of 64-bit values, whose sort keys need more than 32 bits) stay extern
+    calls of the registry kernel."""
+    xs = shape_of(node.args[0])
+    if not xs or numel(xs) == 0 or xs[node.kwargs["dim"] % len(xs)] > PERSISTENT_ROWS:
+        return False
+    return node.target.name != "argsort" or node.args[0].meta["dtype"].name in SORTABLE
 
 
 def classify(node) -> str | None:
@@ -27,13 +42,8 @@ def classify(node) -> str | None:
         return "matmul" if node.meta["dtype"].is_floating_point else "extern"
     if name in REDUCTIONS:
         return "reduction"
-    if name in SCANS:
-        from .codegen import PERSISTENT_MAX
-        xs = shape_of(node.args[0])
-        # a row in registers is scanned by tl.cumsum/cumprod; longer rows (a carry across blocks), 0-d and
-        # empty inputs stay extern calls of the registry kernel
-        fits = xs and numel(xs) > 0 and xs[node.kwargs["dim"] % len(xs)] <= PERSISTENT_MAX
-        return "reduction" if fits else "extern"
+    if name in ROW_OPS:
+        return "reduction" if row_op_fits(node) else "extern"
     if kind == "pointwise" or index_rules.handles(node):
         return "pointwise"
     return "extern"

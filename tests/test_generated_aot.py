@@ -46,6 +46,9 @@ def _corpus():
         # scans in a row kernel: top-p sampling's cumulative probabilities, and a half-type running sum
         "softmax_cumsum": (lambda x: x.softmax(-1).cumsum(-1), x),
         "cumprod_f16": (lambda x: (x * 0.01 + 1.0).cumprod(-1), xh),
+        # a sort in a row kernel (tl.sort of packed int64 keys): top-k sampling's indices and values
+        "topk": (lambda x: x.softmax(-1).topk(8, -1), x),
+        "argsort_f16_desc": (lambda x: x.argsort(-1, descending=True), xh),
         # looped rows: a row-level value first needed inside a loop (the mean) is computed before it
         "layer_norm_long_rows": (lambda x: F.layer_norm(x, (8192,), long[0], long[1]), long),
         # prologues: the normalized rows computed inside the GEMM that reads them

@@ -44,7 +44,7 @@ from torchlite.compiler import explain
 # ``TORCHLITE_OPS_DEVICE=cuda pytest tests/test_interpret_ops.py`` runs the whole op suite on it.
 DEVICE = os.environ.get("TORCHLITE_OPS_DEVICE", "interpret")
 from torchlite.compiler.decompose import DECOMPOSITIONS
-from torchlite.compiler.patterns import REDUCTIONS, SCANS
+from torchlite.compiler.patterns import REDUCTIONS, ROW_OPS
 from torchlite.compiler.index_rules import RULES
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning"),
@@ -80,8 +80,6 @@ BY_ID = {c.id: c for c in ALL}
 
 # -- how ops run: generated kernels, or an extern call of the registry kernel -------------------------------------
 EXTERN = {   # op -> why it has no Triton rule yet (it runs its registry kernel on the device's host copies)
-    "argsort": "sorting has no Triton rule",
-    "topk_indices": "sorting has no Triton rule",
     "linspace": "no index rule yet: the registry kernel's symmetric fp64 FMA range (and per-op rounding for "
                 "float16/bfloat16, truncation for ints) is not reproduced bit for bit",
     "logspace": "no index rule: the registry kernel calls the C library's pow in double, which libdevice's pow "
@@ -96,12 +94,17 @@ EXTERN_CASES.update({c: "scans of 0-d inputs and of rows longer than a persisten
 EXTERN_CASES.update({c: "index_put overwrites (the last write wins) and several index tensors: only accumulation "
                         "through one index tensor is a reduction (compiler/decompose.py)"
                      for c in ("index_put", "index_put-0d_index", "index_put-into_input", "index_put-two")})
+EXTERN_CASES.update({c: "sorting a 0-d input runs as the registry kernel" for c in ("argsort-0d", "topk_indices-0d")})
 EXTERN_WHEN = {   # op -> (in which case dtypes it is extern, why)
+    "argsort": (lambda dtype: dtype in ("float64", "int64"),
+                "64-bit values need sort keys wider than the 32 bits codegen packs with the lane index"),
+    "topk_indices": (lambda dtype: dtype in ("float64", "int64"),
+                     "64-bit values need sort keys wider than the 32 bits codegen packs with the lane index"),
     "matmul": (lambda dtype: dtype in INTS or dtype == "bool",
                "the matmul template (kernels/matmul.py) takes float operands only"),
 }
 # Ops that must compile: their kinds and rule tables (an op of EXTERN in here would contradict itself).
-TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwise"} | set(RULES) | set(REDUCTIONS) | set(SCANS)
+TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwise"} | set(RULES) | set(REDUCTIONS) | set(ROW_OPS)
                   | {"matmul"} | set(DECOMPOSITIONS))
 
 # -- known bugs outside this file's reach (strict: they fail loudly once fixed) ------------------------------------
