@@ -825,6 +825,9 @@ def mlp_activation(fuser, out):
     L = _Tracking(b, _BufferSet(fuser.sns, {m1}), {m1})
     dt = m1.meta["dtype"]
     L.reduction_values[m1] = b.emit("h" if dt is _dt.float32 else f"h.to({tl_type(dt)})", dt, 2)
+    if m["m1b"] is not None:                    # a gated MLP's second projection: the template's g tile
+        L.members.add(m["m1b"])
+        L.reduction_values[m["m1b"]] = b.emit("g" if dt is _dt.float32 else f"g.to({tl_type(dt)})", dt, 2)
     v = L.value(hidden, L.index_for(hidden))
     b.lines.append(f"a = {_block_value(v, 2, '[BLOCK_M, BLOCK_H]', _dt.float32)}")
     params = _signature(b, type("K", (), {"stores": []})(), {})
@@ -850,8 +853,10 @@ def _mlp(fuser, kernel, index) -> KernelSpec:
         prologue = dataclasses.replace(prologue, bytes_moved=_load_bytes(p_loads, e_loads) - _load_bytes(e_loads))
     absorbed = fuser.prologue[out]["absorbed"] if prologue else set()
     computed = sorted(m["absorbed"] | absorbed | {out}, key=fuser.nodes.index) + ep_computed
+    gate = m["gate_operand"]
     spec = render_mlp(f"mlp_{index}", M=M, K=K, H=H, N=N, x=None if prologue else MlpOperand(dt, xs, xo),
                       w1=MlpOperand(dt, w1s, w1o), w2=MlpOperand(dt, w2s, w2o), b1=None,
+                      w1b=MlpOperand(dt, gate[1], gate[2]) if gate else None,
                       b2=triton_type(m["b2"].meta["dtype"]) if m["b2"] is not None else None,
                       out_dtype=triton_type(out.meta["dtype"]), activation=act, round_hidden=False, prologue=prologue,
                       epilogue=ep, allow_tf32=_tf32(), nodes=[n.name for n in computed],

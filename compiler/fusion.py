@@ -222,7 +222,8 @@ class Fuser:
                     if a.op == "call_function":
                         self._force(a, f"an input of extern op {n.target.name}")
             elif kind == "mlp":
-                for i, (base, _, _) in enumerate(self.mlp[n]["operands"]):
+                m = self.mlp[n]
+                for i, (base, _, _) in enumerate(m["operands"] + ([m["gate_operand"]] if m["gate_operand"] else [])):
                     if i == 0 and n in self.prologue:
                         continue                        # x is computed by the kernel's prologue
                     if base.op == "call_function":
@@ -263,6 +264,7 @@ class Fuser:
         """Row operands computed inside their GEMM (``FusionPolicy.prologue``); adds to ``absorbed``."""
         from .codegen import row_prologue
         consumers = [(m["out"], m["x"], False) for m in self.mlp.values()]
+        readers = {m["out"]: {m["m1"], m["m1b"]} - {None} for m in self.mlp.values()}   # a gated MLP's two
         consumers += [(n, n.args[0], True) for n in self.nodes if n.op == "call_function" and n.target.name == "matmul"
                       and classify(n) == "matmul" and n not in absorbed and n not in self.attention
                       and n not in self.mlp]
@@ -274,7 +276,7 @@ class Fuser:
                 if a.meta["dtype"] is not consumer.meta["dtype"] or \
                         numel(shape_of(a)) != numel(shape_of(consumer)) // max(N, 1) * shape_of(a)[-1]:
                     continue                    # A broadcast over the batch: its rows are not pid_b * M + row
-            m = match_prologue(a, outputs, absorbed)
+            m = match_prologue(a, outputs, absorbed, readers.get(consumer))
             if m is None:
                 continue
             self.prologue[consumer] = m
@@ -374,7 +376,7 @@ class Fuser:
         """x as rows of a strided 2-d view (its leading dims merged), W1 and W2 as 2-d strided views."""
         from .indexing import contiguous_strides
         ops = []
-        for a in (m["x"], m["w1"], m["w2"]):
+        for a in (m["x"], m["w1"], m["w2"]) + ((m["w1b"],) if m["w1b"] is not None else ()):
             sv = strided_view(a, self._is_buffer_or_candidate)
             if sv is None:
                 sv = (a, contiguous_strides(shape_of(a)), 0)
@@ -383,7 +385,7 @@ class Fuser:
             if runs is None or runs[1][0] > 1:
                 return False
             ops.append((base, (runs[0][1] if runs[0][0] > 1 else 0, strides[-1]), offset))
-        m["operands"] = ops
+        m["operands"], m["gate_operand"] = ops[:3], (ops[3] if len(ops) == 4 else None)
         return True
 
     def _view_base(self, n) -> bool:
@@ -551,7 +553,8 @@ class Fuser:
             from .codegen import mlp_activation
             _, loads = mlp_activation(self, n)
             m = self.mlp[n]
-            ops = m["operands"][1:] if n in self.prologue else m["operands"]
+            ops = (m["operands"][1:] if n in self.prologue else m["operands"]) \
+                + ([m["gate_operand"]] if m["gate_operand"] else [])
             k.reads = {sv[0] for sv in ops} | set(loads) | ({m["b2"]} if m["b2"] is not None else set()) \
                 | self._prologue_reads(n)
         elif kind == "attention":

@@ -154,26 +154,35 @@ def _only_users(n, allowed) -> bool:
     return all(u in allowed for u in n.users)
 
 
-def _cone_to_matmul(top):
-    """``(cone, m1)``: the pointwise/index nodes computing ``top`` from exactly one matmul ``m1`` of
-    ``top``'s shape (placeholders and buffers may feed the cone too); None if there is no such matmul."""
-    cone, m1, todo = set(), None, [top]
+def _cone_to_matmuls(top, most: int):
+    """``(cone, matmuls)``: the pointwise/index nodes computing ``top`` from one to ``most`` matmuls of
+    ``top``'s shape, in graph order of discovery (placeholders and buffers may feed the cone too); None if
+    there are none or more."""
+    cone, mms, todo = set(), [], [top]
     while todo:
         n = todo.pop()
         if n in cone or not hasattr(n, "op") or n.op != "call_function":
             continue
         if n.target.name == "matmul":
-            if m1 is not None and m1 is not n:
+            if n not in mms:
+                mms.append(n)
+            if len(mms) > most:
                 return None
-            m1 = n
             continue
         if classify(n) != "pointwise" or n.target.name in ("gather", "index", "scatter"):
             return None
         cone.add(n)
         todo.extend(n.all_input_nodes)
-    if m1 is None or shape_of(m1) != shape_of(top):
+    if not mms or any(shape_of(m) != shape_of(top) for m in mms):
         return None
-    return cone, m1
+    return cone, mms
+
+
+def _cone_to_matmul(top):
+    """``(cone, m1)``: the pointwise/index nodes computing ``top`` from exactly one matmul ``m1`` of
+    ``top``'s shape (placeholders and buffers may feed the cone too); None if there is no such matmul."""
+    found = _cone_to_matmuls(top, 1)
+    return None if found is None else (found[0], found[1][0])
 
 
 def match_attention(m2, outputs) -> dict | None:
@@ -235,18 +244,22 @@ def match_mlp(m2, outputs) -> dict | None:
     """``matmul(act(matmul(x, W1)), W2)`` (+ a bias vector on the result) where the hidden activation is used
     only by the second matmul: the nodes a fused MLP kernel computes without storing the hidden, or None.
 
-    ``act`` is any pointwise cone over the first matmul (a bias add, relu, gelu, ...). The weights are 2-d
-    strided views (a Linear weight transposed); the second layer is at most 128 wide (one column block, so
-    the hidden is computed once per row block).
+    ``act`` is any pointwise cone over the first matmul (a bias add, relu, gelu, ...), or over two matmuls of
+    the same ``x`` (a gated MLP: SwiGLU's ``silu(x @ Wg) * (x @ Wu)``; ``m1b`` is the second). The weights
+    are 2-d strided views (a Linear weight transposed); the second layer is at most 128 wide (one column
+    block, so the hidden is computed once per row block).
     """
     if m2.target.name != "matmul" or len(shape_of(m2.args[1])) != 2 or shape_of(m2)[-1] > 128:
         return None
     a = m2.args[0]
-    found = _cone_to_matmul(a)                  # the activation cone
-    if found is None or len(shape_of(found[1].args[1])) != 2:
+    found = _cone_to_matmuls(a, 2)              # the activation cone
+    if found is None or any(len(shape_of(m.args[1])) != 2 for m in found[1]):
         return None
-    cone, m1 = found
-    absorbed = cone | {m1}
+    cone, mms = found
+    m1, m1b = mms[0], (mms[1] if len(mms) == 2 else None)
+    if m1b is not None and (m1b.args[0] is not m1.args[0] or m1b.meta["dtype"] is not m1.meta["dtype"]):
+        return None                             # a gated MLP's two projections read the same rows
+    absorbed = cone | set(mms)
     if any(n in outputs for n in absorbed) or not all(_only_users(n, absorbed | {m2}) for n in absorbed):
         return None
     if not m1.meta["dtype"].is_floating_point or m1.meta["dtype"].name == "float64" \
@@ -263,11 +276,11 @@ def match_mlp(m2, outputs) -> dict | None:
                 and other.meta["dtype"] is m2.meta["dtype"] and add.meta["dtype"] is m2.meta["dtype"]:
             out, b2 = add, other
             absorbed = absorbed | {m2}
-    return {"m1": m1, "m2": m2, "hidden": a, "absorbed": absorbed, "out": out, "b2": b2,
-            "x": m1.args[0], "w1": m1.args[1], "w2": m2.args[1]}
+    return {"m1": m1, "m1b": m1b, "m2": m2, "hidden": a, "absorbed": absorbed, "out": out, "b2": b2,
+            "x": m1.args[0], "w1": m1.args[1], "w2": m2.args[1], "w1b": m1b.args[1] if m1b is not None else None}
 
 
-def match_prologue(a, outputs, taken) -> dict | None:
+def match_prologue(a, outputs, taken, readers=None) -> dict | None:
     """The nodes a GEMM computes when its row operand ``a`` (``[rows..., K]``) is a prologue, or None.
 
     ``a``'s cone is pointwise and index math over buffers (placeholders, matmul and extern outputs) and
@@ -276,7 +289,8 @@ def match_prologue(a, outputs, taken) -> dict | None:
     rows) are *absorbed*: nothing outside the cone may read them. Nodes that do not (the residual sum a
     layer_norm reads) stay ordinary nodes, recomputed in the prologue as in any other consumer.
     """
-    if not (is_node(a) and a.op == "call_function") or a in outputs or len(a.users) != 1 \
+    if not (is_node(a) and a.op == "call_function") or a in outputs \
+            or not (len(a.users) == 1 if readers is None else set(a.users) <= set(readers)) \
             or classify(a) != "pointwise" or a in taken or not a.meta["dtype"].is_floating_point:
         return None
     shape = shape_of(a)

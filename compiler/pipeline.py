@@ -298,6 +298,8 @@ def _launch_args(fuser, k, spec) -> str:
                         M=str(numel(shape_of(m["m1"])) // shape_of(m["m1"])[-1]))
         if m["b2"] is not None:
             by_param["b2_ptr"] = _var(m["b2"])
+        if m["gate_operand"] is not None:
+            by_param["w1b_ptr"] = _var(m["gate_operand"][0])
     if k.kind == "attention":
         m = fuser.attention[k.members[0]]
         (qb, _, _), (kb, _, _), (vb, _, _) = m["operands"]

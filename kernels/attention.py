@@ -491,7 +491,9 @@ def render_attention(name: str, *, batch_outer: int, batch_inner: int, Lq: int, 
         score=textwrap.indent("\n".join(score_lines), " " * 8), lse=_LSE if store_lse else "",
         **{f"{x}_transform": _transform_line(x, op.transform, indent) for x, op, indent in
            (("q", q, 4), ("k", k, 8), ("v", v, 8))})
-    source = "\n".join(header) + "\nimport triton\nimport triton.language as tl\n\n\n" + body
+    # libdevice: score lines may call it (a tanh soft-cap); the launch program imports it too
+    source = ("\n".join(header) + "\nimport triton\nimport triton.language as tl\n"
+              "from triton.language.extra import libdevice\n\n\n" + body)
 
     # Cost: q read once, k and v once per query block (over the key blocks it visits), out (and lse) once.
     rows_keys = 0        # sum over query blocks of (rows in the block) x (keys it visits)

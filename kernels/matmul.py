@@ -475,7 +475,9 @@ def render_matmul(name: str, *, M: int, N: int, K: int, batch: int, a: Operand |
     body = _BODY.format(name=name, params=param_text, acc_tl=TL_DTYPE[acc_dtype], dot_kwargs=dot_kwargs,
                         b_batch=batch_text["b"], **a_fields,
                         epilogue_name=epilogue.name, epilogue=textwrap.indent("\n".join(ep_lines), "    "))
-    source = "\n".join(header) + "\nimport triton\nimport triton.language as tl\n\n\n" + body
+    # libdevice: prologue and epilogue lines call it (silu's exp); the launch program imports it too
+    source = ("\n".join(header) + "\nimport triton\nimport triton.language as tl\n"
+              "from triton.language.extra import libdevice\n\n\n" + body)
 
     a_bytes = (1 if a.strides[0] == 0 else batch) * M * K * ITEMSIZE[dtype] if a is not None else prologue.bytes_moved
     b_mats = 1 if b.strides[0] == 0 else batch

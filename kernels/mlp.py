@@ -56,7 +56,8 @@ _TILE_NAMES = ("K", "H", "N", "BLOCK_M", "BLOCK_K", "BLOCK_H", "BLOCK_N", "EVEN_
 # assign none of them except ``a`` (their result).
 _RESERVED = frozenset(("tl", "triton", "libdevice", "x_ptr", "w1_ptr", "b1_ptr", "w2_ptr", "b2_ptr", "out_ptr",
                        "M", "pid_m", "pid_n", "offs_m", "offs_n", "offs_k", "offs_h", "offs_xm", "offs_wn",
-                       "rm", "rn", "mask", "acc", "start_h", "hcols", "rh", "mask_h", "h", "start_k", "kcols",
+                       "rm", "rn", "mask", "acc", "start_h", "hcols", "rh", "mask_h", "h", "g", "w1b", "w1b_ptr",
+                       "start_k", "kcols",
                        "x", "w1", "w2", "b1", "b2", "a", "out")
                       + _STRIDE_NAMES + _TILE_NAMES)
 
@@ -222,7 +223,7 @@ def {name}({params}):
 
         # h = x[rows, :] @ W1[:, chunk], the K loop accumulating in fp32; K's tail loads zeros.
         h = tl.zeros((BLOCK_M, BLOCK_H), dtype=tl.float32)
-        for start_k in range(0, K, BLOCK_K):
+{g_init}        for start_k in range(0, K, BLOCK_K):
             kcols = start_k + offs_k
 {x_tile}            if EVEN_K and EVEN_H:
 {x_load_even}                w1 = tl.load(w1_ptr + {w1_offset}kcols[:, None] * stride_w1k + rh * stride_w1h)
@@ -230,7 +231,7 @@ def {name}({params}):
 {x_load_tail}                w1 = tl.load(w1_ptr + {w1_offset}kcols[:, None] * stride_w1k + rh * stride_w1h,
                              mask=(kcols[:, None] < K) & mask_h, other=0.0)
             h = tl.dot(x, w1, h{dot1_kwargs})
-{b1_lines}{round_lines}
+{g_dot}{b1_lines}{round_lines}
         # Activation: {act_name}
 {act}
         # Hidden columns past H contribute nothing, whatever the activation made of their zeros.
@@ -289,7 +290,8 @@ def _check_activation(act: Activation) -> list[str]:
 def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | None, w1: MlpOperand,
                w2: MlpOperand, b1: str | None, b2: str | None, out_dtype: str, activation: Activation | None = None,
                round_hidden: bool = True, prologue: Prologue | None = None, epilogue: Epilogue | None = None,
-               allow_tf32: bool = False, nodes: Sequence[str] = (), user_lines: Sequence[str] = ()) -> KernelSpec:
+               w1b: MlpOperand | None = None, allow_tf32: bool = False, nodes: Sequence[str] = (),
+               user_lines: Sequence[str] = ()) -> KernelSpec:
     """The ``KernelSpec`` of a kernel computing ``out = act(x @ W1 + b1) @ W2 + b2`` with x ``[M, K]``,
     W1 ``[K, H]`` and W2 ``[H, N]`` read through their strides and ``out`` a contiguous ``[M, N]`` buffer.
 
@@ -305,7 +307,9 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
     None); its params come first. ``epilogue`` (``kernels.matmul.Epilogue``): lines run on ``acc`` (fp32,
     biased) instead of the store into ``out_ptr``, with ``rm``, ``rn``, ``mask`` and ``M`` defined, as in
     the matmul template; its params replace ``out_ptr``. ``allow_tf32``: fp32 dots on TensorFloat32 tensor
-    cores (the tile heuristics stay those of IEEE fp32).
+    cores (the tile heuristics stay those of IEEE fp32). ``w1b``: a gated MLP's second projection ``[K, H]``
+    (SwiGLU's up projection): its tile ``g = x @ W1b[:, chunk]`` is computed next to ``h`` and the activation
+    lines read both.
 
     ``bytes_moved`` counts DRAM traffic with the weights' column block served from L2 after its first read:
     x, W1 and b1 once per column block (a second column block recomputes the hidden), W2, b2 and out once.
@@ -354,6 +358,10 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
 
     own = {"x_ptr": f"*{dtype}"} if prologue is None else {}
     own["w1_ptr"] = f"*{dtype}"
+    if w1b is not None:
+        if w1b.dtype != dtype:
+            raise ValueError(f"render_mlp: w1b is {w1b.dtype} and x is {dtype}; they must match")
+        own["w1b_ptr"] = f"*{dtype}"
     if b1:
         own["b1_ptr"] = f"*{b1}"
     own["w2_ptr"] = f"*{w2.dtype}"
@@ -372,6 +380,8 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
     signature["M"] = "i32"
     strides = (*x.strides, *w1.strides, *w2.strides) if x is not None else (*w1.strides, *w2.strides)
     constexprs: dict[str, int | bool] = dict(zip(_STRIDE_NAMES[-len(strides):], strides))
+    if w1b is not None:
+        constexprs.update(stride_w1bk=w1b.strides[0], stride_w1bh=w1b.strides[1])
     constexprs.update(K=K, H=H, N=N, BLOCK_M=block_m, BLOCK_K=block_k, BLOCK_H=block_h, BLOCK_N=block_n,
                       EVEN_K=K % block_k == 0, EVEN_H=H % block_h == 0)
 
@@ -407,8 +417,16 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
     else:
         out_lines = textwrap.indent("\n".join([f"# Epilogue: {epilogue.name}", "mask = (rm < M) & (rn < N)"]
                                               + ep_lines), "    ") + "\n"
+    g_fields = dict(g_init="", g_dot="")
+    if w1b is not None:
+        off = f"{w1b.offset} + " if w1b.offset else ""
+        g_fields = dict(
+            g_init="        g = tl.zeros((BLOCK_M, BLOCK_H), dtype=tl.float32)   # the gate's partner: x @ W1b\n",
+            g_dot=(f"            w1b = tl.load(w1b_ptr + {off}kcols[:, None] * stride_w1bk + rh * stride_w1bh,\n"
+                   "                          mask=(kcols[:, None] < K) & mask_h, other=0.0)\n"
+                   f"            g = tl.dot(x, w1b, g{_dot_kwargs(dtype, allow_tf32)})\n"))
     body = _BODY.format(
-        name=name, params=param_text, b1_text=" + b1" if b1 else "", **x_fields, out_lines=out_lines,
+        name=name, params=param_text, b1_text=" + b1" if b1 else "", **x_fields, **g_fields, out_lines=out_lines,
         w1_offset=f"{w1.offset} + " if w1.offset else "",
         w2_offset=f"{w2.offset} + " if w2.offset else "",
         dot1_kwargs=_dot_kwargs(dtype, allow_tf32), dot2_kwargs=_dot_kwargs(w2.dtype, allow_tf32),
@@ -420,12 +438,12 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
 
     item = ITEMSIZE
     x_bytes = M * K * item[dtype] if prologue is None else prologue.bytes_moved
-    per_column_block = x_bytes + K * H * item[dtype] + (H * item[b1] if b1 else 0)
+    per_column_block = x_bytes + K * H * item[dtype] * (2 if w1b is not None else 1) + (H * item[b1] if b1 else 0)
     bytes_moved = (n_blocks * per_column_block + H * N * item[w2.dtype] + (N * item[b2] if b2 else 0)
                    + (M * N * item[out_dtype] if epilogue is None else epilogue.bytes_moved))
     return KernelSpec(
         name=name, kind="mlp", source=source, signature=signature, constexprs=constexprs,
         grid=mlp_grid(M, N, block_m, block_n), num_warps=num_warps, num_stages=num_stages,
         nodes=list(nodes), user_lines=list(user_lines), bytes_moved=bytes_moved,
-        flops=2 * M * K * H + 2 * M * H * N + (prologue.flops if prologue else 0) + (epilogue.flops if epilogue else 0),
+        flops=2 * M * K * H * (2 if w1b is not None else 1) + 2 * M * H * N + (prologue.flops if prologue else 0) + (epilogue.flops if epilogue else 0),
     )

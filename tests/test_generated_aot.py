@@ -16,6 +16,15 @@ from torchlite.compiler import explain
 from torchlite.compiler.aot import compile_many
 
 
+def _swiglu(wg, wu, wd):
+    wg, wu, wd = (w.contiguous().realize() for w in (wg, wu, wd))      # loaded weights, not lazy slices
+
+    def mlp(x):
+        h = F.rms_norm(x, (x.shape[-1],), None, eps=1e-6)
+        return x + F.linear(F.silu(F.linear(h, wg)) * F.linear(h, wu), wd)
+    return mlp
+
+
 def _corpus():
     x = tl.randn(256, 512).realize()
     xh = x.to(tl.float16).realize()
@@ -46,6 +55,9 @@ def _corpus():
         # scans in a row kernel: top-p sampling's cumulative probabilities, and a half-type running sum
         "softmax_cumsum": (lambda x: x.softmax(-1).cumsum(-1), x),
         "cumprod_f16": (lambda x: (x * 0.01 + 1.0).cumprod(-1), xh),
+        # a LLaMA-style gated MLP (rms_norm prologue, gate and up dotted side by side, residual epilogue)
+        "swiglu_f16": (_swiglu(w1h[:512, :128], w1h[512:, :128], w2h[:, :512]), xh[:, :128].contiguous().realize()),
+        "swiglu_f32": (_swiglu(w1[:512, :128], w1[512:, :128], w1[:128, :512]), x[:, :128].contiguous().realize()),
         # a sort in a row kernel (tl.sort of packed int64 keys): top-k sampling's indices and values
         "topk": (lambda x: x.softmax(-1).topk(8, -1), x),
         "argsort_f16_desc": (lambda x: x.argsort(-1, descending=True), xh),

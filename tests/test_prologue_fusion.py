@@ -219,3 +219,23 @@ def test_transformer_encoder_layer_inference(batch_first, kinds):
         assert [k.kind for k in r.kernels] == kinds, [k.name for k in r.kernels]
         got = layer.to("interpret")(tl.tensor(x, device="interpret")).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float16, 2e-2)])
+def test_pre_norm_swiglu_mlp_with_residual_is_one_kernel(dtype, tol):
+    """A LLaMA-style MLP: rms_norm, then ``down(silu(gate(h)) * up(h))``, plus the residual. The two
+    projections of the same rows are one gated MLP kernel (``W1`` and ``W1b`` dotted side by side), the
+    rms_norm its prologue (both projections read it inside the kernel), the residual its epilogue."""
+    M, C, H = 33, 24, 40
+
+    def fn(x, g, wg, wu, wd):
+        h = F.rms_norm(x, (C,), g, eps=1e-6)
+        return x + F.linear(F.silu(F.linear(h, wg)) * F.linear(h, wu), wd)
+
+    arrays = [_arr(M, C), _arr(C), _arr(H, C) * 0.3, _arr(H, C) * 0.3, _arr(C, H) * 0.3]
+    arrays = [a.astype(dtype) for a in arrays]
+    ref = fn(*[tl.tensor(a) for a in arrays]).numpy().astype(np.float64)        # the numpy backend
+    r = _check(fn, arrays, lambda *a: ref, kernels=1, rtol=tol, atol=tol)
+    k = r.kernels[0]
+    assert k.kind == "mlp" and "w1b_ptr" in k.signature and "Prologue (" in k.source
+    assert r.bytes_moved == r.ideal_bytes
