@@ -20,7 +20,7 @@ whole row at a time (no online rescaling). Neither the ``[T, 3C]`` qkv projectio
 
 Where it applies: ``T`` at most ``MAX_T`` (the sequence is one block of rows; longer sequences would
 recompute the key and value projections per query block, so the compiler keeps flash attention there), the
-head dim at most 128 and the output at most ``MAX_BLOCK_N`` wide (``acc`` stays in registers). The grid has
+head dim at most ``MAX_BLOCK_D`` and the output at most ``MAX_BLOCK_N`` wide (``acc`` stays in registers). The grid has
 one program per sequence, so a GPU is busy only with many sequences; its worth is the memory traffic and
 the launches it saves (DESIGN.md: bytes moved are the target).
 
@@ -195,9 +195,8 @@ def render_attention_block(name: str, *, B: int, T: int, C: int, NH: int, D: int
     ``[B, T, N]`` ``out_ptr`` of ``out_dtype``. ``bias``: the projection's bias, a 1-D view ``(stride,
     unused)`` of ``[W]`` (a Linear's bias, added after the projection rounds, as eager code does);
     ``transforms``: for q, k and v, a Triton expression of the rounded tile ``{x}`` (sdpa's scaling) or "".
-    ``allow_tf32``: fp32 dots on TensorFloat32 tensor cores.
-    Arguments: ``x_ptr | *prologue.params, wp_ptr,
-    *score.params, wo_ptr, *epilogue.params, T``, then ``spec.constexprs``; grid ``(B,)``.
+    ``allow_tf32``: fp32 dots on TensorFloat32 tensor cores. Arguments: ``x_ptr | *prologue.params,
+    wp_ptr[, bp_ptr], *score.params, wo_ptr, *epilogue.params, T``, then ``spec.constexprs``; grid ``(B,)``.
     """
     for size_name, size in (("B", B), ("T", T), ("C", C), ("NH", NH), ("D", D), ("N", N)):
         if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
