@@ -415,7 +415,8 @@ def _reduction(fuser, kernel, index) -> KernelSpec:
     # Row-shaped stores: members with an element per input element. (With rows of 0 or 1 element the row and
     # element offsets coincide; the element count tells them apart: a row of 0 elements has no element lane.)
     r_stores = [m for m in kernel.stores if ctx.native_flat(m) is not None and ctx.native_flat(m) == ctx.full_flat
-                and (fuser.sns[m] != "reduction" or m.target.name in ROW_OPS) and numel(shape_of(m)) == numel(ctx.in_shape)]
+                and (fuser.sns[m] != "reduction" or m.target.name in ROW_OPS)
+                and numel(shape_of(m)) == numel(ctx.in_shape)]
     if any(m.target.name in ROW_OPS for m in reductions) and not persistent:
         raise IllegalFusion("a scan over rows longer than PERSISTENT_MAX (patterns.classify keeps those extern)")
     x_stores = [m for m in kernel.stores if m not in r_stores]

@@ -358,7 +358,8 @@ def match_attention_block(fuser, m2, m, outputs, absorbed) -> tuple[dict | None,
             return None, None
         bias = P.args[1] if P.args[0] is mm[0] else P.args[0]
         P = mm[0]
-        if not is_node(bias) or tuple(shape_of(bias)) != (shape_of(P)[-1],) or bias.meta["dtype"] is not P.meta["dtype"]:
+        if not is_node(bias) or tuple(shape_of(bias)) != (shape_of(P)[-1],) \
+                or bias.meta["dtype"] is not P.meta["dtype"]:
             return None, (O, "the projection's add is not a bias of its columns")
     if P.target.name != "matmul":
         return None, None

@@ -20,12 +20,13 @@ whole row at a time (no online rescaling). Neither the ``[T, 3C]`` qkv projectio
 
 Where it applies: ``T`` at most ``MAX_T`` (the sequence is one block of rows; longer sequences would
 recompute the key and value projections per query block, so the compiler keeps flash attention there), the
-head dim at most ``MAX_BLOCK_D`` and the output at most ``MAX_BLOCK_N`` wide (``acc`` stays in registers). The grid has
-one program per sequence, so a GPU is busy only with many sequences; its worth is the memory traffic and
-the launches it saves (DESIGN.md: bytes moved are the target).
+head dim at most ``MAX_BLOCK_D`` and the output at most ``MAX_BLOCK_N`` wide (``acc`` stays in registers).
+The grid has one program per sequence, so a GPU is busy only with many sequences; its worth is the memory
+traffic and the launches it saves (DESIGN.md: bytes moved are the target).
 
 Rounding follows eager code, which stores q, k, v and the attention output in the input dtype: each is cast
-to it before its next dot (a no-op for fp32). fp32 dots are IEEE (``input_precision="ieee"``) unless ``allow_tf32``.
+to it before its next dot (a no-op for fp32). fp32 dots are IEEE (``input_precision="ieee"``) unless
+``allow_tf32``.
 """
 from __future__ import annotations
 

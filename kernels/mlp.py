@@ -445,5 +445,6 @@ def render_mlp(name: str, *, M: int, K: int, H: int, N: int, x: MlpOperand | Non
         name=name, kind="mlp", source=source, signature=signature, constexprs=constexprs,
         grid=mlp_grid(M, N, block_m, block_n), num_warps=num_warps, num_stages=num_stages,
         nodes=list(nodes), user_lines=list(user_lines), bytes_moved=bytes_moved,
-        flops=2 * M * K * H * (2 if w1b is not None else 1) + 2 * M * H * N + (prologue.flops if prologue else 0) + (epilogue.flops if epilogue else 0),
+        flops=(2 * M * K * H * (2 if w1b is not None else 1) + 2 * M * H * N
+               + (prologue.flops if prologue else 0) + (epilogue.flops if epilogue else 0)),
     )

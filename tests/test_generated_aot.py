@@ -73,7 +73,8 @@ def _corpus():
     # pre-norm transformer blocks (T = 64): the attention block (layer_norm prologue, qkv projection,
     # attention, output projection) at the register limit of fp32's FMA dots, and the MLP with its epilogue
     from test_prologue_fusion import _block
-    for name, dt, causal in (("transformer_block", np.float32, False), ("transformer_block_f16_causal", np.float16, True)):
+    for name, dt, causal in (("transformer_block", np.float32, False),
+                             ("transformer_block_f16_causal", np.float16, True)):
         fn, _, arrays = _block(4, 64, 128, 4, causal)
         programs[name] = (lambda fn, arrays: (lambda _: fn(*arrays)))(fn, [tl.tensor(a.astype(dt)) for a in arrays]), x
     # nn.TransformerEncoderLayer (pre-norm, batch first, eval): the attention block with the projection's bias

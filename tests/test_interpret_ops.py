@@ -104,7 +104,8 @@ EXTERN_WHEN = {   # op -> (in which case dtypes it is extern, why)
                "the matmul template (kernels/matmul.py) takes float operands only"),
 }
 # Ops that must compile: their kinds and rule tables (an op of EXTERN in here would contradict itself).
-TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwise"} | set(RULES) | set(REDUCTIONS) | set(ROW_OPS)
+TRITON_CAPABLE = ({n for n, op in tl.ops.REGISTRY.items() if op.kind == "pointwise"} | set(RULES) | set(REDUCTIONS)
+                  | set(ROW_OPS)
                   | {"matmul"} | set(DECOMPOSITIONS))
 
 # -- known bugs outside this file's reach (strict: they fail loudly once fixed) ------------------------------------
