@@ -67,8 +67,9 @@ def _pid(wide: bool) -> str:
 
 
 # -- names and headers --------------------------------------------------------------------------------------
-def kernel_title(kernel, computed) -> str:
-    """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from."""
+def kernel_title(kernel, computed, prologue=()) -> str:
+    """``pw_add_relu``, ``red_softmax``, ``mm_bias_gelu``: the kind and what the kernel's nodes came from
+    (``prologue``: nodes a template computes before its dot, whose adds are not a bias)."""
     prefix = {"pointwise": "pw", "reduction": "red", "matmul": "mm", "extern": "ext", "attention": "attn",
               "mlp": "mlp", "attn_block": "attnblk"}[kernel.kind]
     words = []
@@ -76,7 +77,7 @@ def kernel_title(kernel, computed) -> str:
         w = n.meta.get("origin") or n.target.name
         if w in ("alias", "reshape", "expand", "permute", "contiguous", "getitem"):
             continue
-        if kernel.kind == "matmul" and n.target.name == "add":
+        if kernel.kind == "matmul" and n.target.name == "add" and n not in prologue:
             w = "bias"                      # an add in a matmul's epilogue (linear's bias, or a residual)
         elif kernel.kind == "matmul" and w in ("matmul", "linear"):
             continue
@@ -581,7 +582,7 @@ def _matmul(fuser, kernel, index) -> KernelSpec:
     params = _signature(b, kernel, {})
     absorbed = fuser.prologue[mm]["absorbed"] if prologue else set()
     computed = sorted(absorbed, key=fuser.nodes.index) + [mm] + L.computed
-    title = f"{kernel_title(kernel, computed)}_{index}"
+    title = f"{kernel_title(kernel, computed, absorbed)}_{index}"
     ep = Epilogue(params=params, lines=b.lines, out_params=tuple(f"out_{m.name}" for m in kernel.stores),
                   name=", ".join(n.name for n in L.computed) or "store",
                   bytes_moved=_bytes(b, kernel), flops=b.ops * ctx.batch * ctx.M * ctx.N)

@@ -77,7 +77,9 @@ class FusionPolicy:
       it is elementwise math over buffers and reductions over its own rows (a layer_norm, an rms_norm, a
       gelu) and nothing else reads it: ``linear(layer_norm(x))`` is one kernel that never stores the
       normalized rows. Each program recomputes its rows' statistics (one more pass over its ``BLOCK_M``
-      rows, from cache) and the elementwise math once per column block.
+      rows, from cache) and the elementwise math once per column block. Up to ``prologue_readers`` GEMMs
+      reading the same normalized rows (separate q, k and v projections) each recompute it: three reads of
+      ``x`` instead of a store and three reads of the normalized copy.
     - ``attention_block``: compute ``(attention(x @ Wqkv) -> heads concatenated) @ Wo`` in one kernel
       (``kernels/attention_block.py``) when a sequence fits one block of rows (``T <= 64``): every
       projection is then computed once, and neither qkv nor the attention output is stored. Longer
@@ -91,6 +93,7 @@ class FusionPolicy:
     flash_attention = True          # matmul(softmax(score(q @ k^T)), v) as one kernel; False: as written
     fused_mlp = True                # matmul(act(matmul(x, W1)), W2) as one kernel when the hidden has no other use
     prologue = True                 # a GEMM's row operand computed in its kernel (layer_norm + linear: one kernel)
+    prologue_readers = 3            # GEMMs that may each recompute one prologue (separate q, k, v projections)
     attention_block = True          # qkv projection + attention + output projection of short sequences: one kernel
 
     def materialize(self, node, n_users: int, cone_ops: int) -> tuple[bool, str]:
@@ -263,31 +266,41 @@ class Fuser:
     def _match_prologues(self, outputs, absorbed: set) -> None:
         """Row operands computed inside their GEMM (``FusionPolicy.prologue``); adds to ``absorbed``."""
         from .codegen import row_prologue
-        consumers = [(m["out"], m["x"], False) for m in self.mlp.values()]
-        readers = {m["out"]: {m["m1"], m["m1b"]} - {None} for m in self.mlp.values()}   # a gated MLP's two
-        consumers += [(n, n.args[0], True) for n in self.nodes if n.op == "call_function" and n.target.name == "matmul"
-                      and classify(n) == "matmul" and n not in absorbed and n not in self.attention
-                      and n not in self.mlp]
-        for consumer, a, is_mm in consumers:
+        # operand -> (the kernels that would compute it, the graph nodes that read it)
+        groups: dict = {}
+        for m in self.mlp.values():             # a gated MLP's two projections both read x in its kernel
+            groups[m["x"]] = ([m["out"]], {m["m1"], m["m1b"]} - {None})
+        for n in self.nodes:
+            if n.op != "call_function" or n.target.name != "matmul" or classify(n) != "matmul" \
+                    or n in absorbed or n in self.attention or n in self.mlp:
+                continue
+            a, N = n.args[0], shape_of(n.args[1])[-1]
+            if a.meta["dtype"] is not n.meta["dtype"] or \
+                    numel(shape_of(a)) != numel(shape_of(n)) // max(N, 1) * shape_of(a)[-1]:
+                continue                        # A broadcast over the batch: its rows are not pid_b * M + row
+            kernels, readers = groups.setdefault(a, ([], set()))
+            kernels.append(n)
+            readers.add(n)
+        for a, (kernels, readers) in groups.items():
             if strided_view(a, lambda n: n.op == "placeholder" or classify(n) in ("matmul", "extern")) is not None:
                 continue                        # read through strides already: nothing to compute
-            if is_mm:
-                N = shape_of(consumer.args[1])[-1]
-                if a.meta["dtype"] is not consumer.meta["dtype"] or \
-                        numel(shape_of(a)) != numel(shape_of(consumer)) // max(N, 1) * shape_of(a)[-1]:
-                    continue                    # A broadcast over the batch: its rows are not pid_b * M + row
-            m = match_prologue(a, outputs, absorbed, readers.get(consumer))
+            if len(kernels) > self.policy.prologue_readers or set(a.users) != readers:
+                continue                        # read elsewhere too (or by too many GEMMs to recompute it)
+            m = match_prologue(a, outputs, absorbed, readers)
             if m is None:
                 continue
-            self.prologue[consumer] = m
             try:
-                row_prologue(self, consumer)
+                for consumer in kernels:
+                    self.prologue[consumer] = m
+                    row_prologue(self, consumer)
             except IllegalFusion as e:
-                del self.prologue[consumer]
-                self.decisions.append(Decision(a.name, None, False, f"not a prologue of {consumer.name}: {e}"))
+                for consumer in kernels:
+                    self.prologue.pop(consumer, None)
+                self.decisions.append(Decision(a.name, None, False, f"not a prologue: {e}"))
                 continue
             absorbed |= m["absorbed"]
-            self.decisions.append(Decision(a.name, None, True, f"computed in the prologue of {consumer.name} "
+            names = ", ".join(c.name for c in kernels)
+            self.decisions.append(Decision(a.name, None, True, f"computed in the prologue of {names} "
                                            f"({len(m['reductions'])} row reductions; never stored)"))
 
     def _match_attention_blocks(self, outputs, absorbed: set) -> None:

@@ -239,3 +239,31 @@ def test_pre_norm_swiglu_mlp_with_residual_is_one_kernel(dtype, tol):
     k = r.kernels[0]
     assert k.kind == "mlp" and "w1b_ptr" in k.signature and "Prologue (" in k.source
     assert r.bytes_moved == r.ideal_bytes
+
+
+def test_separate_q_k_v_projections_each_recompute_the_norm():
+    """LLaMA-style attention: rms_norm read by three separate projections. Each projection computes it in
+    its prologue (three reads of x) instead of storing it once and reading it three times; the policy's
+    ``prologue_readers`` bounds how many GEMMs may recompute one."""
+    B, T, C, nh = 2, 16, 32, 4
+    D = C // nh
+
+    def fn(x, g, wq, wk, wv):
+        h = F.rms_norm(x, (C,), g, eps=1e-6)
+        q, k, v = (F.linear(h, w).reshape(B, T, nh, D).transpose(1, 2) for w in (wq, wk, wv))
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+
+    def ref(x, g, wq, wk, wv):
+        h = x / np.sqrt((x * x).mean(-1, keepdims=True) + 1e-6) * g
+        q, k, v = ((h @ w.T).reshape(B, T, nh, D).transpose(0, 2, 1, 3) for w in (wq, wk, wv))
+        s = np.where(np.tril(np.ones((T, T), bool)), q @ k.transpose(0, 1, 3, 2) / np.sqrt(D), -np.inf)
+        return _softmax(s) @ v
+    arrays = [_arr(B, T, C), _arr(C), _arr(C, C) * 0.3, _arr(C, C) * 0.3, _arr(C, C) * 0.3]
+    r = _check(fn, arrays, ref, kernels=4, rtol=1e-4, atol=1e-4)
+    assert [k.kind for k in r.kernels] == ["matmul", "matmul", "matmul", "attention"]
+    assert all("Prologue (" in k.source for k in r.kernels[:3])
+
+    class OneReader(FusionPolicy):
+        prologue_readers = 1
+    r = explain(fn, *(tl.tensor(a) for a in arrays), policy=OneReader())
+    assert [k.kind for k in r.kernels] == ["reduction", "matmul", "matmul", "matmul", "attention"]
