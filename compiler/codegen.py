@@ -140,19 +140,11 @@ def _store(b: KernelBuilder, ptr: str, offset: Expr, v: Value, level: int, shape
 
 
 def generate_kernel(fuser, kernel, index: int) -> KernelSpec:
-    if kernel.kind == "pointwise":
-        return _pointwise(fuser, kernel, index)
-    if kernel.kind == "reduction":
-        return _reduction(fuser, kernel, index)
-    if kernel.kind == "matmul":
-        return _matmul(fuser, kernel, index)
-    if kernel.kind == "attention":
-        return _attention(fuser, kernel, index)
-    if kernel.kind == "mlp":
-        return _mlp(fuser, kernel, index)
-    if kernel.kind == "attn_block":
-        return _attention_block(fuser, kernel, index)
-    raise ValueError(f"no Triton codegen for {kernel.kind} kernels")
+    generate = {"pointwise": _pointwise, "reduction": _reduction, "matmul": _matmul, "attention": _attention,
+                "mlp": _mlp, "attn_block": _attention_block}.get(kernel.kind)
+    if generate is None:
+        raise ValueError(f"no Triton codegen for {kernel.kind} kernels")
+    return generate(fuser, kernel, index)
 
 
 def _lowerer(fuser, kernel, ctx) -> tuple[KernelBuilder, _Tracking]:
