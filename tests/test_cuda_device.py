@@ -27,6 +27,8 @@ from torchlite.devices import backend_for
 from torchlite.devices import cuda as cudamod
 from torchlite.devices.cuda import CudaBuffer, CudaRuntime, OutOfMemoryError
 
+from test_fusion import _log_softmax, _softmax   # the numpy references the interpret fusion tests use
+
 needs_gpu = pytest.mark.skipif(not tl.cuda.is_available(), reason="needs a GPU")
 no_gpu = pytest.mark.skipif(tl.cuda.is_available(), reason="checks the errors of a machine without a usable GPU")
 
@@ -415,16 +417,6 @@ def test_fake_device_events(fake_runtime, monkeypatch):
 # -- on a GPU ------------------------------------------------------------------------------------------------------
 def _arr(*shape):
     return RNG.standard_normal(shape).astype(np.float32)
-
-
-def _softmax(a, axis=-1):
-    e = np.exp(a - a.max(axis, keepdims=True))
-    return e / e.sum(axis, keepdims=True)
-
-
-def _log_softmax(a, axis=-1):
-    d = a - a.max(axis, keepdims=True)
-    return d - np.log(np.exp(d).sum(axis, keepdims=True))
 
 
 def _gelu(y):
